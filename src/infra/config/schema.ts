@@ -1,0 +1,150 @@
+import { z } from 'zod';
+
+/**
+ * Every setting of the daemon, with the seed defaults (DESIGN.md §4).
+ * The env var of a key is `MSGBOT_` + its path in upper snake case (see env.ts);
+ * `describe()` texts feed `config print` and the README reference.
+ */
+
+const port = z.number().int().min(0).max(65535);
+const positiveInt = z.number().int().positive();
+const ms = z.number().int().nonnegative();
+const level = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
+
+export const LOG_CATEGORIES = [
+  'client',
+  'message',
+  'ping',
+  'dispatch',
+  'database',
+  'scheduler',
+  'inspect',
+] as const;
+export type LogCategory = (typeof LOG_CATEGORIES)[number];
+
+export const configSchema = z.object({
+  host: z.string().min(1).default('0.0.0.0').describe('TCP listen address for the phones'),
+  port: port.default(1485).describe('TCP listen port for the phones'),
+  dataDir: z.string().min(1).default('./data').describe('folder for the SQLite file and generated secrets'),
+  db: z
+    .object({
+      url: z
+        .string()
+        .regex(/^(sqlite:|mysql:\/\/)/, 'must start with sqlite: or mysql://')
+        .optional()
+        .describe('database URL: sqlite:<file> (default: <dataDir>/msgbot.db) or mysql://user:pass@host:3306/db'),
+    })
+    .default({}),
+  hmac: z
+    .object({
+      secret: z.string().min(1).optional().describe('shared secret of the bridge script (secret)'),
+      salt: z.string().min(1).optional().describe('bot-specific salt of the bridge script (secret)'),
+      windowMs: ms.default(300_000).describe('accepted |now - auth.timestamp| in ms (PROTOCOL §3.4)'),
+    })
+    .default({ windowMs: 300_000 }),
+  limits: z
+    .object({
+      maxLineBytes: positiveInt.default(1_048_576).describe('largest client line in bytes (PROTOCOL §1.5)'),
+      maxTextChars: positiveInt.default(65_000).describe('longest analyze text in characters (PROTOCOL §1.5)'),
+      maxConnections: positiveInt.default(100).describe('admitted connections at once (PROTOCOL §7.2)'),
+      maxHandshaking: positiveInt
+        .default(200)
+        .describe('connections allowed to be in the handshake at once, beyond them new sockets are closed'),
+      maxPendingLines: positiveInt
+        .default(64)
+        .describe('lines kept from behind the handshake before reading pauses (PROTOCOL §2.1)'),
+      maxOutboundBytes: positiveInt
+        .default(16 * 1_048_576)
+        .describe('unsent reply bytes a connection may hold before it is closed as a slow consumer'),
+    })
+    .default({
+      maxLineBytes: 1_048_576,
+      maxTextChars: 65_000,
+      maxConnections: 100,
+      maxHandshaking: 200,
+      maxPendingLines: 64,
+      maxOutboundBytes: 16 * 1_048_576,
+    }),
+  timers: z
+    .object({
+      handshakeMs: positiveInt.default(10_000).describe('first line to handshakeComplete (PROTOCOL §2.6)'),
+      pingIntervalMs: positiveInt.default(30_000).describe('server ping interval (PROTOCOL §7.11)'),
+      pingJitterMs: ms.default(5_000).describe('largest random delay before the first ping'),
+      idleMs: positiveInt.default(90_000).describe('read silence that closes a connection as a zombie (3 × ping)'),
+      standingRefreshMs: positiveInt.default(5_000).describe('how often live connections re-read device standing'),
+    })
+    .default({
+      handshakeMs: 10_000,
+      pingIntervalMs: 30_000,
+      pingJitterMs: 5_000,
+      idleMs: 90_000,
+      standingRefreshMs: 5_000,
+    }),
+  processing: z
+    .object({
+      mode: z.enum(['queued', 'direct']).default('queued').describe('queued: mailbox + workers; direct: on the connection'),
+      workers: positiveInt.default(31).describe('worker actors'),
+      mailboxSize: positiveInt.default(10_000).describe('accepted messages waiting across all rooms'),
+      perBot: positiveInt.default(30).describe('messages of one bot in flight at once'),
+      perRoom: positiveInt.default(3).describe('messages of one room in flight at once'),
+      deadlineMs: positiveInt.default(300_000).describe('processing deadline of one message'),
+      replyGapMs: ms.default(1_000).describe('pause between several replies to one message'),
+      dedupWindowMs: ms.default(60_000).describe('window in which a repeated (channelId, logId) is dropped'),
+      restartLimit: positiveInt.default(5).describe('worker restarts allowed within restartWindowMs'),
+      restartWindowMs: positiveInt.default(10_000).describe('window of the worker restart limit'),
+    })
+    .default({
+      mode: 'queued',
+      workers: 31,
+      mailboxSize: 10_000,
+      perBot: 30,
+      perRoom: 3,
+      deadlineMs: 300_000,
+      replyGapMs: 1_000,
+      dedupWindowMs: 60_000,
+      restartLimit: 5,
+      restartWindowMs: 10_000,
+    }),
+  rooms: z
+    .object({
+      autoApprove: z.boolean().default(false).describe('approve every new room on first sight'),
+    })
+    .default({ autoApprove: false }),
+  handlers: z.string().optional().describe('path of an operator handler module (.mjs/.js/.ts)'),
+  telemetry: z
+    .object({
+      bufferRows: positiveInt.default(10_000).describe('telemetry rows kept while the database is away'),
+      batchRows: positiveInt.default(500).describe('rows written per batch'),
+      flushMs: positiveInt.default(1_000).describe('telemetry flush interval'),
+      retentionDays: positiveInt.default(7).describe('age after which ping and system rows are deleted'),
+      systemSampleMs: positiveInt.default(300_000).describe('host sample interval'),
+    })
+    .default({ bufferRows: 10_000, batchRows: 500, flushMs: 1_000, retentionDays: 7, systemSampleMs: 300_000 }),
+  admin: z
+    .object({
+      host: z.string().min(1).default('127.0.0.1').describe('admin HTTP address (keep it private)'),
+      port: port.default(9485).describe('admin HTTP port, 0 = off'),
+    })
+    .default({ host: '127.0.0.1', port: 9485 }),
+  log: z
+    .object({
+      level: level.default('info').describe('default level of every category'),
+      pretty: z.boolean().default(false).describe('human-readable logs instead of JSON lines'),
+      categories: z.partialRecord(z.enum(LOG_CATEGORIES), level).default({}).describe('per-category levels'),
+    })
+    .default({ level: 'info', pretty: false, categories: {} }),
+  inspect: z
+    .enum(['off', 'log', 'stately'])
+    .default('off')
+    .describe('actor inspection: log = JSON lines (category inspect), stately = @statelyai/inspect server'),
+  shutdownMs: positiveInt.default(30_000).describe('how long in-flight handlers may run after SIGTERM'),
+  serverVersion: z.string().default('1.0.0').describe('server_version sent in handshakeComplete'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** The defaults, as a fully parsed config. */
+export function defaultConfig(): Config {
+  return configSchema.parse({});
+}
