@@ -1,4 +1,4 @@
-import pino, { type Logger, type LevelWithSilent } from 'pino';
+import pino, { type LevelWithSilent, type Logger } from 'pino';
 import { LOG_CATEGORIES, type LogCategory } from './config/schema.js';
 
 export type { Logger };

@@ -11,15 +11,7 @@ const positiveInt = z.number().int().positive();
 const ms = z.number().int().nonnegative();
 const level = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
 
-export const LOG_CATEGORIES = [
-  'client',
-  'message',
-  'ping',
-  'dispatch',
-  'database',
-  'scheduler',
-  'inspect',
-] as const;
+export const LOG_CATEGORIES = ['client', 'message', 'ping', 'dispatch', 'database', 'scheduler', 'inspect'] as const;
 export type LogCategory = (typeof LOG_CATEGORIES)[number];
 
 export const configSchema = z.object({
@@ -82,7 +74,10 @@ export const configSchema = z.object({
     }),
   processing: z
     .object({
-      mode: z.enum(['queued', 'direct']).default('queued').describe('queued: mailbox + workers; direct: on the connection'),
+      mode: z
+        .enum(['queued', 'direct'])
+        .default('queued')
+        .describe('queued: mailbox + workers; direct: on the connection'),
       workers: positiveInt.default(31).describe('worker actors'),
       mailboxSize: positiveInt.default(10_000).describe('accepted messages waiting across all rooms'),
       perBot: positiveInt.default(30).describe('messages of one bot in flight at once'),
