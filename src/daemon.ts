@@ -1,0 +1,138 @@
+import { join, resolve } from 'node:path';
+import type { InspectionEvent } from 'xstate';
+import { Gateway } from './gateway/gateway.js';
+import { resolveKeys } from './gateway/secrets.js';
+import type { BotModule } from './handlers/api.js';
+import { loadHandlerModule } from './handlers/load.js';
+import { startAdminServer } from './infra/admin/server.js';
+import type { Config } from './infra/config/schema.js';
+import { createInspectObserver, startStatelyInspector } from './infra/inspect/index.js';
+import { createLoggers, type Loggers } from './infra/logger.js';
+import { createMetrics } from './infra/metrics.js';
+import { openStore } from './infra/store/open.js';
+import type { Store } from './infra/store/types.js';
+import { RetentionJob } from './infra/telemetry/retention.js';
+import { SystemSampler } from './infra/telemetry/system-sampler.js';
+
+export function storeUrl(config: Config): string {
+  return config.db.url ?? `sqlite:${join(config.dataDir, 'msgbot.db')}`;
+}
+
+export interface Daemon {
+  gateway: Gateway;
+  store: Store;
+  loggers: Loggers;
+  adminPort: number | undefined;
+  /** graceful stop (issue 5 §5) */
+  stop(): Promise<void>;
+}
+
+/** `msgbot-gateway serve`: store, migrations, keys, handlers, gateway, admin endpoint. */
+export async function startDaemon(config: Config, opts: { loggers?: Loggers } = {}): Promise<Daemon> {
+  const loggers =
+    opts.loggers ??
+    createLoggers({ level: config.log.level, categories: config.log.categories, pretty: config.log.pretty });
+  const log = loggers.root;
+  const url = storeUrl(config);
+  const store = await openStore(url);
+  try {
+    await store.migrate();
+  } catch (error) {
+    // DESIGN.md §4: database trouble never stops chat traffic; the directories fail closed.
+    loggers.cat.database.error({ err: error, url: maskUrl(url) }, 'migration failed; serving from last known state');
+  }
+  const keys = resolveKeys(config.dataDir, config.hmac.secret, config.hmac.salt);
+  if (keys.source === 'generated') {
+    log.warn(
+      { file: keys.file, secret: keys.keys.secret, salt: keys.keys.salt },
+      'no HMAC secret/salt configured: generated a random pair; put these two values into the bridge script (or set MSGBOT_HMAC_SECRET / MSGBOT_HMAC_SALT)',
+    );
+  } else if (keys.source === 'file') {
+    log.info({ file: keys.file }, 'HMAC secret and salt read from the data folder');
+  }
+  const bots: BotModule[] = [];
+  if (config.handlers !== undefined) {
+    bots.push(await loadHandlerModule(resolve(config.handlers)));
+    log.info({ handlers: config.handlers }, 'operator handlers loaded');
+  }
+
+  const metrics = createMetrics({ defaultMetrics: true });
+  const inspector = createInspectObserver(loggers.cat.inspect);
+  inspector.setEnabled(config.inspect === 'log');
+  const stately = config.inspect === 'stately' ? startStatelyInspector() : undefined;
+  if (stately !== undefined) log.info({ url: stately.url }, 'Stately inspector server started');
+  const inspect = (event: InspectionEvent) => {
+    inspector.observer(event);
+    stately?.inspect(event);
+  };
+
+  const gateway = new Gateway({ config, store, loggers, keys: keys.keys, metrics, bots, inspect });
+  await gateway.start();
+
+  const sampler = new SystemSampler({
+    clock: gateway.clock,
+    intervalMs: config.telemetry.systemSampleMs,
+    serverName: 'msgbot-gateway',
+    dataDir: config.dataDir,
+    writer: gateway.telemetry,
+    activeConnections: () => gateway.registry.size,
+    mailboxDepth: () => gateway.dispatcher.getSnapshot().context.waiting,
+  });
+  sampler.start();
+  const retention = new RetentionJob({
+    store,
+    clock: gateway.clock,
+    retentionDays: config.telemetry.retentionDays,
+    log: loggers.cat.database,
+  });
+  retention.start();
+
+  let admin: Awaited<ReturnType<typeof startAdminServer>> | undefined;
+  if (config.admin.port !== 0) {
+    admin = await startAdminServer({
+      host: config.admin.host,
+      port: config.admin.port,
+      metrics,
+      log: loggers.root,
+      readiness: async () => {
+        const checks: Record<string, { ok: boolean; detail?: string }> = {};
+        checks.listening = { ok: gateway.port > 0 };
+        try {
+          await store.ping();
+          checks.store = { ok: true };
+        } catch (error) {
+          checks.store = { ok: false, detail: error instanceof Error ? error.message : String(error) };
+        }
+        checks.telemetry = gateway.telemetry.healthy;
+        const healthy = gateway.dispatcher.getSnapshot().context.healthy;
+        checks.workers = healthy ? { ok: true } : { ok: false, detail: 'worker restart limit exceeded' };
+        // degraded storage keeps serving: ready means the phones are served
+        return { ready: checks.listening.ok && checks.workers.ok, checks };
+      },
+      actors: () => gateway.actors(),
+      setLogLevel: (category, level) => loggers.setLevel(category as never, level as never),
+      setInspect: (mode) => inspector.setEnabled(mode === 'log'),
+    });
+    log.info({ url: `http://${config.admin.host}:${admin.port}` }, 'admin endpoint listening');
+  }
+
+  return {
+    gateway,
+    store,
+    loggers,
+    adminPort: admin?.port,
+    async stop() {
+      const { unfinished } = await gateway.stop(config.shutdownMs);
+      sampler.stop();
+      retention.stop();
+      await admin?.close();
+      stately?.stop();
+      await store.close();
+      log.info({ unfinished }, 'stopped');
+    },
+  };
+}
+
+export function maskUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
+}

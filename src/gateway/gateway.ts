@@ -1,0 +1,614 @@
+import net from 'node:net';
+import { monotonicFactory } from 'ulid';
+import { type Actor, type AnyActorRef, createActor, fromPromise, type InspectionEvent } from 'xstate';
+import { type ConnectionActor, connectionKey, connectionMachine } from '../actors/connection.js';
+import {
+  type ChatVerdict,
+  type CloseReason,
+  type ConnectionPorts,
+  type ConnectionSettings,
+  type Standing,
+  standingOf,
+} from '../actors/connection-ports.js';
+import { dispatcherMachine } from '../actors/dispatcher.js';
+import { type ChatMessage, type Job, type JobOutcome, roomKeyOf } from '../actors/job.js';
+import { ConnectionRegistry } from '../actors/registry.js';
+import type { BotModule, ConnectionInfo, GatewayServices } from '../handlers/api.js';
+import { createRouter } from '../handlers/router.js';
+import { handleMessage } from '../handlers/runner.js';
+import { type Clock, systemClock } from '../infra/clock.js';
+import type { Config } from '../infra/config/schema.js';
+import type { Loggers } from '../infra/logger.js';
+import { createMetrics, type Metrics } from '../infra/metrics.js';
+import type { Store } from '../infra/store/types.js';
+import { type SocketHandle, socketActor } from '../infra/tcp/socket-actor.js';
+import { ProcessSampler } from '../infra/telemetry/process-stats.js';
+import { chatLogRow, pingRow } from '../infra/telemetry/rows.js';
+import { TelemetryWriter } from '../infra/telemetry/writer.js';
+import type { Handshake, HmacKeys, OutgoingReply } from '../protocol/index.js';
+import { DedupWindow } from './dedup.js';
+import { DeviceDirectory } from './devices.js';
+import { RoomDirectory } from './rooms.js';
+
+export interface GatewayOptions {
+  config: Config;
+  store: Store;
+  loggers: Loggers;
+  keys: HmacKeys;
+  metrics?: Metrics;
+  clock?: Clock;
+  random?: () => number;
+  /** operator bot modules, after the built-ins */
+  bots?: BotModule[];
+  /** an XState inspect observer for every actor the gateway creates */
+  inspect?: (event: InspectionEvent) => void;
+  /** process name written into telemetry rows */
+  processName?: string;
+}
+
+interface LiveInfo {
+  handshake: Handshake;
+  standing: Standing;
+  status: string;
+  maxMessageSize: number | null;
+  connectedAt: number;
+  monitoring?: { memoryUsage?: number; totalMemory?: number };
+}
+
+/**
+ * The gateway (DESIGN.md §2 root): the TCP listener, one connection actor per socket, the
+ * dispatcher with its workers and gates, the store-backed directories and the telemetry writer.
+ * It supplies every actor's infra (ports), so the actors themselves never import infra.
+ */
+export class Gateway {
+  readonly metrics: Metrics;
+  readonly clock: Clock;
+  readonly registry = new ConnectionRegistry<LiveInfo>();
+  readonly telemetry: TelemetryWriter;
+  readonly devices: DeviceDirectory;
+  readonly rooms: RoomDirectory;
+  readonly dispatcher: Actor<typeof dispatcherMachine>;
+  private readonly handshaking = new Set<ConnectionActor>();
+  private readonly all = new Set<ConnectionActor>();
+  private readonly dedup: DedupWindow;
+  private readonly newTraceId = monotonicFactory();
+  private readonly server: net.Server;
+  private readonly sampler: ProcessSampler;
+  private readonly settings: ConnectionSettings;
+  private readonly ports: ConnectionPorts;
+  private readonly services: GatewayServices;
+  private readonly router: ReturnType<typeof createRouter>;
+  private standingTimer: ReturnType<typeof setInterval> | undefined;
+  private directRunning = 0;
+  private stopping = false;
+  private boundPort = 0;
+
+  constructor(private readonly opts: GatewayOptions) {
+    const { config, store, loggers } = opts;
+    this.metrics = opts.metrics ?? createMetrics();
+    this.clock = opts.clock ?? systemClock;
+    this.devices = new DeviceDirectory(store, loggers.cat.database, this.metrics);
+    this.rooms = new RoomDirectory(store, this.clock, loggers.cat.database, this.metrics, {
+      autoApprove: config.rooms.autoApprove,
+      ttlMs: config.timers.standingRefreshMs,
+    });
+    this.dedup = new DedupWindow(config.processing.dedupWindowMs);
+    this.telemetry = new TelemetryWriter({
+      store,
+      clock: this.clock,
+      metrics: this.metrics,
+      log: loggers.cat.database,
+      bufferRows: config.telemetry.bufferRows,
+      batchRows: config.telemetry.batchRows,
+      flushMs: config.telemetry.flushMs,
+    });
+    this.sampler = new ProcessSampler({ clock: this.clock });
+    this.settings = {
+      handshakeMs: config.timers.handshakeMs,
+      pingIntervalMs: config.timers.pingIntervalMs,
+      pingJitterMs: config.timers.pingJitterMs,
+      idleMs: config.timers.idleMs,
+      maxLineBytes: config.limits.maxLineBytes,
+      maxTextChars: config.limits.maxTextChars,
+      maxPendingLines: config.limits.maxPendingLines,
+      hmacWindowMs: config.hmac.windowMs,
+      serverVersion: config.serverVersion,
+    };
+    this.services = {
+      connections: () => this.connectionInfos(),
+      reloadStanding: () => this.reloadStanding(),
+    };
+    this.router = createRouter(opts.bots ?? []);
+    this.ports = this.createPorts();
+
+    const p = config.processing;
+    this.dispatcher = createActor(
+      dispatcherMachine.provide({
+        actors: {
+          runJob: dispatcherRunJob(this),
+        },
+        actions: {
+          reportOutcome: (_, params) => this.onOutcome(params.job, params.outcome, params.waitedMs, params.ranMs),
+          reportRestart: (_, params) => {
+            this.metrics.workerRestarts.inc();
+            loggers.cat.dispatch.error({ workerId: params.workerId, err: params.error }, 'worker crashed; restarted');
+          },
+          reportUnhealthy: () => loggers.cat.dispatch.fatal('worker restart limit exceeded; gateway unhealthy'),
+        },
+      }),
+      {
+        input: {
+          capacity: p.mailboxSize,
+          perBot: p.perBot,
+          perRoom: p.perRoom,
+          workers: p.workers,
+          deadlineMs: p.deadlineMs,
+          restartLimit: p.restartLimit,
+          restartWindowMs: p.restartWindowMs,
+          now: () => this.clock.now(),
+        },
+        clock: this.clock,
+        inspect: opts.inspect,
+      },
+    );
+    this.dispatcher.subscribe({
+      error: (err) => loggers.cat.dispatch.fatal({ err }, 'dispatcher failed'),
+    });
+
+    this.server = net.createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 30_000 }, (socket) =>
+      this.admit(socket),
+    );
+    this.server.on('error', (err) => loggers.cat.client.error({ err }, 'listener error'));
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** Starts workers, telemetry and the listener (PROTOCOL §1.1). */
+  async start(): Promise<this> {
+    this.dispatcher.start();
+    this.telemetry.start();
+    this.sampler.start();
+    this.standingTimer = setInterval(() => {
+      void this.reloadStanding().catch(() => {});
+    }, this.opts.config.timers.standingRefreshMs);
+    this.standingTimer.unref();
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.opts.config.port, this.opts.config.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = this.server.address();
+    this.boundPort = typeof address === 'object' && address !== null ? address.port : this.opts.config.port;
+    this.opts.loggers.cat.client.info(
+      { host: this.opts.config.host, port: this.boundPort, mode: this.opts.config.processing.mode },
+      'listening for phones',
+    );
+    return this;
+  }
+
+  /** A new socket: bound handshake slots (issue 6 §3), then a connection actor. */
+  private admit(socket: net.Socket): void {
+    const log = this.opts.loggers.cat.client;
+    const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    if (this.stopping) {
+      socket.destroy();
+      return;
+    }
+    socket.setKeepAlive(true, 30_000); // PROTOCOL §1.1 [REC]
+    socket.setNoDelay(true);
+    // Half-open handshakes must not starve admission: beyond the bound, the oldest is closed.
+    if (this.handshaking.size >= this.opts.config.limits.maxHandshaking) {
+      const oldest = this.handshaking.values().next();
+      if (!oldest.done) {
+        this.handshaking.delete(oldest.value);
+        this.metrics.connectionsRefused.inc({ reason: 'handshake-slots' });
+        log.warn({ peer }, 'handshake slots full; closing the oldest pending handshake');
+        oldest.value.send({ type: 'KICK', reason: 'evicted' });
+      }
+    }
+    const handle: SocketHandle = {
+      socket,
+      maxOutboundBytes: this.opts.config.limits.maxOutboundBytes,
+      destroyDelayMs: 1_000,
+    };
+    const actor = createActor(connectionMachine.provide({ actors: { socket: socketActor } }), {
+      input: { peer, ports: this.ports, settings: this.settings, socket: handle },
+      clock: this.clock,
+      inspect: this.opts.inspect,
+    });
+    this.handshaking.add(actor);
+    this.all.add(actor);
+    actor.subscribe({
+      complete: () => {
+        this.handshaking.delete(actor);
+        this.all.delete(actor);
+      },
+      error: (err) => {
+        this.handshaking.delete(actor);
+        this.all.delete(actor);
+        log.error({ err, peer }, 'connection actor failed');
+        socket.destroy();
+      },
+    });
+    actor.start();
+  }
+
+  private createPorts(): ConnectionPorts {
+    const { loggers, config } = this.opts;
+    const m = this.metrics;
+    return {
+      clock: this.clock,
+      keys: this.opts.keys,
+      random: this.opts.random ?? Math.random,
+      newTraceId: () => this.newTraceId(this.clock.now()),
+      registerDevice: (h) => this.devices.register(h),
+      canAdmit: (key) => this.registry.canAdmit(key, config.limits.maxConnections),
+      claim: (key, self, handshake, standing) => {
+        const entry = this.registry.get(key);
+        const verdictStatus = standing === 'full' ? 'approved' : 'pending';
+        const previous = this.registry.claim(key, self, {
+          handshake,
+          standing,
+          status: entry?.info.status ?? verdictStatus,
+          maxMessageSize: null,
+          connectedAt: this.clock.now(),
+        });
+        this.handshaking.delete(self as ConnectionActor);
+        if (previous !== undefined) {
+          // PROTOCOL §2.7: the older socket is closed without a packet.
+          loggers.cat.client.info({ botName: handshake.botName, deviceId: handshake.deviceId }, 'connection replaced');
+          previous.ref.send({ type: 'KICK', reason: 'replaced' });
+        }
+      },
+      release: (key, self) => {
+        this.registry.release(key, self);
+        this.handshaking.delete(self as ConnectionActor);
+      },
+      chat: (message, standing, self) => this.onChat(message, standing, self),
+      pingReply: (reply) => {
+        m.pingsAnswered.inc();
+        if (reply.rttMs !== null) m.pingRttSeconds.observe(reply.rttMs / 1000);
+        const entry = this.registry.get(connectionKey(reply.botName, reply.deviceId));
+        const monitoring = reply.reply.monitoring;
+        if (entry !== undefined && monitoring !== undefined) {
+          entry.info.monitoring = { memoryUsage: monitoring.memory_usage, totalMemory: monitoring.total_memory };
+        }
+        this.telemetry.ping(
+          pingRow({
+            botName: reply.botName,
+            deviceId: reply.deviceId,
+            reply: reply.reply,
+            rttMs: reply.rttMs,
+            now: reply.receivedAt,
+            processName: this.opts.processName ?? 'msgbot-gateway',
+            server: this.sampler.stats(),
+          }),
+        );
+        loggers.cat.ping.debug({ botName: reply.botName, deviceId: reply.deviceId, rttMs: reply.rttMs }, 'ping reply');
+      },
+      ignored: (reason, detail) => {
+        m.badLines.inc({ reason });
+        loggers.cat.client.debug({ reason, ...detail }, 'line ignored');
+      },
+      authFailed: (reason, detail) => {
+        m.authFailures.inc({ reason });
+        loggers.cat.client.warn({ reason, ...detail }, 'packet dropped: auth failed');
+      },
+      sent: (event) => m.packetsOut.inc({ event }),
+      received: (event) => m.packetsIn.inc({ event }),
+      pingSent: () => m.pingsSent.inc(),
+      closed: (reason: CloseReason, detail) => {
+        m.closes.inc({ reason });
+        if (reason === 'zombie') m.zombieCloses.inc();
+        if (reason === 'handshake-timeout' || reason === 'handshake-invalid' || reason === 'cap-reached') {
+          m.handshakes.inc({ outcome: reason });
+        }
+        const level = reason === 'eof' || reason === 'replaced' || reason === 'shutdown' ? 'info' : 'warn';
+        loggers.cat.client[level]({ reason, ...detail }, 'connection closed');
+      },
+      handshakeDone: ({ peer, key, handshake, verdict }) => {
+        m.handshakes.inc({ outcome: 'ok' });
+        const entry = this.registry.get(key);
+        if (entry !== undefined) {
+          entry.info.status = verdict.status;
+          entry.info.standing = standingOf(verdict.status);
+          entry.info.maxMessageSize = verdict.maxMessageSize;
+        }
+        const fields = {
+          peer,
+          botName: handshake.botName,
+          deviceId: handshake.deviceId,
+          version: handshake.version,
+          form: handshake.form,
+          status: verdict.status,
+        };
+        if (verdict.status === 'approved') {
+          loggers.cat.client.info(fields, 'device connected');
+        } else {
+          loggers.cat.client.warn(
+            {
+              ...fields,
+              approve: `msgbot-gateway devices approve ${shellQuote(handshake.botName)} ${shellQuote(handshake.deviceId)}`,
+            },
+            'device connected in limited mode; to approve it run the command in "approve"',
+          );
+        }
+      },
+    };
+  }
+
+  /** PROTOCOL §7.7: every analyze is logged; only full-standing devices' messages are processed. */
+  private onChat(message: ChatMessage, standing: Standing, self: AnyActorRef): ChatVerdict {
+    const queued = this.opts.config.processing.mode === 'queued';
+    // While stopping, new messages stay held at their connection (reported when it closes).
+    if (this.stopping) return 'full';
+    if (standing === 'full' && queued && this.mailboxFull()) {
+      this.metrics.mailboxRefusals.inc();
+      this.metrics.readPauses.inc();
+      this.dispatcher.send({ type: 'WAIT_FOR_ROOM', ref: self });
+      return 'full';
+    }
+    if (message.logId !== null && message.channelId !== null) {
+      const key = `${message.botName}\u0000${message.deviceId}\u0000${message.channelId}\u0000${message.logId}`;
+      if (this.dedup.check(key, message.receivedAt)) {
+        this.metrics.duplicates.inc();
+        this.opts.loggers.cat.message.debug({ traceId: message.traceId, logId: message.logId }, 'duplicate dropped');
+        return 'ignored';
+      }
+    }
+    this.telemetry.chat(chatLogRow(message, this.clock.now()));
+    const log = this.opts.loggers.cat.message;
+    if (standing !== 'full') {
+      // PROTOCOL §7.3 limited mode: logged, room registered, never answered.
+      this.metrics.messages.inc({ outcome: 'limited' });
+      log.debug({ traceId: message.traceId }, 'message from a device in limited mode');
+      void this.rooms.status(message);
+      return 'ignored';
+    }
+    log.debug({ traceId: message.traceId, room: message.room, channelId: message.channelId }, 'message accepted');
+    if (!queued) {
+      this.runDirect(message);
+      return 'accepted';
+    }
+    const job: Job = {
+      id: message.traceId,
+      botKey: message.botName,
+      roomKey: roomKeyOf(message),
+      enqueuedAt: this.clock.now(),
+      attempts: 0,
+      message,
+    };
+    this.dispatcher.send({ type: 'ENQUEUE', job, replyTo: self });
+    this.metrics.mailboxDepth.set(this.dispatcher.getSnapshot().context.waiting);
+    return 'accepted';
+  }
+
+  private mailboxFull(): boolean {
+    const ctx = this.dispatcher.getSnapshot().context;
+    return ctx.waiting >= this.opts.config.processing.mailboxSize;
+  }
+
+  /** Processing mode `direct`: the handler runs at once, outside the mailbox (issue 3 §7). */
+  private runDirect(message: ChatMessage): void {
+    const controller = new AbortController();
+    const deadline = this.clock.setTimeout(
+      () => controller.abort(new Error('processing deadline')),
+      this.opts.config.processing.deadlineMs,
+    );
+    const started = this.clock.now();
+    this.directRunning++;
+    const job: Job = {
+      id: message.traceId,
+      botKey: message.botName,
+      roomKey: roomKeyOf(message),
+      enqueuedAt: started,
+      attempts: 1,
+      message,
+    };
+    this.runJob(job, controller.signal)
+      .then(
+        () => this.onOutcome(job, { status: 'processed' }, 0, this.clock.now() - started),
+        (error: unknown) =>
+          this.onOutcome(
+            job,
+            {
+              status: 'failed',
+              reason: controller.signal.aborted ? 'timeout' : 'error',
+              error: error instanceof Error ? error.message : String(error),
+            },
+            0,
+            this.clock.now() - started,
+          ),
+      )
+      .finally(() => {
+        this.clock.clearTimeout(deadline);
+        this.directRunning--;
+      });
+  }
+
+  /** One message through room approval and the handlers (PROTOCOL §7.7 steps 3–7). */
+  async runJob(job: Job, signal: AbortSignal): Promise<void> {
+    const message = job.message;
+    const log = this.opts.loggers.cat.message.child({ traceId: message.traceId });
+    const status = await this.rooms.status(message);
+    if (status !== 'approved') {
+      log.debug({ roomStatus: status }, 'room not approved; no reply');
+      return;
+    }
+    const key = connectionKey(message.botName, message.deviceId);
+    await handleMessage(message, {
+      router: this.router,
+      deliver: (reply: OutgoingReply) => this.deliver(key, reply, message.traceId),
+      services: this.services,
+      clock: this.clock,
+      replyGapMs: this.opts.config.processing.replyGapMs,
+      maxTextChars: this.opts.config.limits.maxTextChars,
+      signal,
+      log,
+      onTruncated: () => this.metrics.repliesTruncated.inc(),
+    });
+  }
+
+  /** PROTOCOL §2.7: replies go to whichever connection holds the key now. */
+  deliver(key: string, reply: OutgoingReply, traceId: string): void {
+    const entry = this.registry.get(key);
+    if (entry === undefined) {
+      this.metrics.repliesUndelivered.inc();
+      this.opts.loggers.cat.message.warn({ traceId }, 'reply dropped: the device is not connected');
+      return;
+    }
+    entry.ref.send({ type: 'DELIVER', reply });
+    this.opts.loggers.cat.message.debug({ traceId }, 'reply sent');
+  }
+
+  private onOutcome(job: Job, outcome: JobOutcome, waitedMs: number, ranMs: number): void {
+    const m = this.metrics;
+    m.mailboxDepth.set(this.dispatcher.getSnapshot().context.waiting);
+    m.gateWaitSeconds.observe(waitedMs / 1000);
+    m.processingSeconds.observe((waitedMs + ranMs) / 1000);
+    const log = this.opts.loggers.cat.message;
+    if (outcome.status === 'processed') {
+      m.messages.inc({ outcome: 'processed' });
+      log.debug({ traceId: job.id, ranMs }, 'message processed');
+    } else {
+      m.messages.inc({ outcome: `failed-${outcome.reason}` });
+      log.error({ traceId: job.id, reason: outcome.reason, err: outcome.error, ranMs }, 'message failed');
+    }
+  }
+
+  /** Live connections for `# client_info` and /actors. */
+  connectionInfos(): ConnectionInfo[] {
+    const out: ConnectionInfo[] = [];
+    for (const [, entry] of this.registry.entries()) {
+      const info = entry.info;
+      out.push({
+        botName: info.handshake.botName,
+        deviceId: info.handshake.deviceId,
+        version: info.handshake.version,
+        state: 'active',
+        standing: info.standing,
+        connectedAt: info.connectedAt,
+        monitoring: info.monitoring,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Re-reads the standing of every live connection (issue 2 §5: within 5 s of a CLI or back-office
+   * change; PROTOCOL §7.10 `# reload bots-config`). Changed connections get a STANDING event.
+   */
+  async reloadStanding(): Promise<{ checked: number; changed: number }> {
+    const live = [...this.registry.entries()];
+    if (live.length === 0) return { checked: 0, changed: 0 };
+    let fresh: Awaited<ReturnType<DeviceDirectory['refresh']>>;
+    try {
+      fresh = await this.devices.refresh(live.map(([, e]) => e.info.handshake));
+    } catch (error) {
+      this.metrics.storeErrors.inc({ op: 'refreshStanding' });
+      this.opts.loggers.cat.database.warn({ err: error }, 'standing refresh failed; keeping the last known');
+      throw error;
+    }
+    let changed = 0;
+    for (const [key, entry] of live) {
+      const known = fresh.get(key);
+      if (known === undefined) continue;
+      if (known.status === entry.info.status && known.maxMessageSize === entry.info.maxMessageSize) continue;
+      if (known.status !== entry.info.status) changed++;
+      this.opts.loggers.cat.client.info(
+        {
+          botName: entry.info.handshake.botName,
+          deviceId: entry.info.handshake.deviceId,
+          from: entry.info.status,
+          to: known.status,
+        },
+        'device standing changed',
+      );
+      entry.info.status = known.status;
+      entry.info.standing = standingOf(known.status);
+      entry.info.maxMessageSize = known.maxMessageSize;
+      entry.ref.send({ type: 'STANDING', status: known.status, maxMessageSize: known.maxMessageSize });
+    }
+    this.rooms.invalidate();
+    return { checked: live.length, changed };
+  }
+
+  /** Every live actor with its state (issue 5 /actors). */
+  actors(): unknown {
+    const connections = [...this.all].map((actor) => {
+      const snap = actor.getSnapshot();
+      return {
+        id: actor.id,
+        peer: snap.context.peer,
+        botName: snap.context.handshake?.botName ?? null,
+        deviceId: snap.context.handshake?.deviceId ?? null,
+        state: snap.value,
+      };
+    });
+    const d = this.dispatcher.getSnapshot();
+    return {
+      connections,
+      dispatcher: {
+        state: d.value,
+        waiting: d.context.waiting,
+        running: d.context.running,
+        workers: Object.entries(d.children).map(([id, child]) => ({
+          id,
+          state: (child?.getSnapshot() as { value?: unknown } | undefined)?.value ?? null,
+        })),
+        botGates: [...d.context.botGates].map(([key, gate]) => ({ key, ...gateView(gate) })),
+        roomGates: [...d.context.roomGates].map(([key, gate]) => ({ key, ...gateView(gate) })),
+      },
+    };
+  }
+
+  liveConnections(): number {
+    return this.all.size;
+  }
+
+  /**
+   * Graceful stop (issue 5 §5): stop accepting, stop reading, let running handlers finish up to
+   * `deadlineMs`, flush telemetry, close sockets.
+   */
+  async stop(deadlineMs = this.opts.config.shutdownMs): Promise<{ unfinished: number }> {
+    if (this.stopping) return { unfinished: 0 };
+    this.stopping = true;
+    clearInterval(this.standingTimer);
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const actor of this.all) actor.send({ type: 'MAILBOX_FULL' });
+    this.dispatcher.send({ type: 'SHUTDOWN' });
+    const until = Date.now() + deadlineMs;
+    while (Date.now() < until && (this.dispatcher.getSnapshot().context.running > 0 || this.directRunning > 0)) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const ctx = this.dispatcher.getSnapshot().context;
+    const unfinished = ctx.running + ctx.waiting + this.directRunning;
+    if (unfinished > 0) {
+      this.opts.loggers.cat.dispatch.warn({ running: ctx.running, waiting: ctx.waiting }, 'shutdown deadline reached');
+    }
+    for (const actor of [...this.all]) actor.send({ type: 'KICK', reason: 'shutdown' });
+    this.dispatcher.stop();
+    this.sampler.stop();
+    await this.telemetry.close(5_000);
+    await closed;
+    return { unfinished };
+  }
+}
+
+/** The workers' job runner: the promise actor's own signal aborts when the worker gives up. */
+function dispatcherRunJob(gateway: Gateway) {
+  return fromPromise<void, { job: Job; signal: AbortSignal }>(({ input, signal }) => gateway.runJob(input.job, signal));
+}
+
+function gateView(gate: AnyActorRef): { state: unknown; inFlight: unknown } {
+  const snap = gate.getSnapshot() as { value?: unknown; context?: { inFlight?: unknown } };
+  return { state: snap.value, inFlight: snap.context?.inFlight };
+}
+
+function shellQuote(s: string): string {
+  return /^[\w.:@-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}

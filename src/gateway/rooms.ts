@@ -1,0 +1,77 @@
+import type { ChatMessage } from '../actors/job.js';
+import type { Clock } from '../infra/clock.js';
+import type { Logger } from '../infra/logger.js';
+import type { Metrics } from '../infra/metrics.js';
+import type { RoomKey, Store } from '../infra/store/types.js';
+
+interface CachedRoom {
+  status: string;
+  readAt: number;
+}
+
+/**
+ * Room approval (PROTOCOL §7.8): rooms are per (channel, bot, device); an unknown room is
+ * registered as pending (or approved with rooms.autoApprove). Reads are cached for `ttlMs`,
+ * so a status changed in the table takes effect within that time; on database errors the last
+ * known status is used, and a room never seen is not approved (fail closed, as §7.8).
+ */
+export class RoomDirectory {
+  private readonly cache = new Map<string, CachedRoom>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+    private readonly opts: { autoApprove: boolean; ttlMs: number; maxCached?: number },
+  ) {}
+
+  static keyOf(m: Pick<ChatMessage, 'botName' | 'deviceId' | 'channelId'>): RoomKey | undefined {
+    // PROTOCOL §9 item 21: a null channel id is not a room (never the string "None").
+    if (m.channelId === null) return undefined;
+    return { roomId: m.channelId, botName: m.botName, deviceId: m.deviceId };
+  }
+
+  private static id(k: RoomKey): string {
+    return `${k.botName}\u0000${k.deviceId}\u0000${k.roomId}`;
+  }
+
+  /** The room's status, registering it on first sight. Never rejects. */
+  async status(m: ChatMessage): Promise<string> {
+    const key = RoomDirectory.keyOf(m);
+    if (key === undefined) return 'unknown';
+    const id = RoomDirectory.id(key);
+    const now = this.clock.now();
+    const cached = this.cache.get(id);
+    if (cached !== undefined && now - cached.readAt < this.opts.ttlMs) return cached.status;
+    try {
+      const row =
+        (await this.store.getRoom(key)) ??
+        (await this.store.registerRoom(key, m.room, this.opts.autoApprove ? 'approved' : 'pending')).room;
+      this.remember(id, row.status, now);
+      return row.status;
+    } catch (error) {
+      this.metrics.storeErrors.inc({ op: 'room' });
+      this.log.warn(
+        { err: error, traceId: m.traceId, roomId: key.roomId },
+        'room lookup failed; using the last known status',
+      );
+      return cached?.status ?? 'unknown';
+    }
+  }
+
+  private remember(id: string, status: string, now: number): void {
+    this.cache.delete(id);
+    this.cache.set(id, { status, readAt: now });
+    const max = this.opts.maxCached ?? 100_000;
+    if (this.cache.size > max) {
+      const oldest = this.cache.keys().next();
+      if (!oldest.done) this.cache.delete(oldest.value);
+    }
+  }
+
+  /** Forgets cached statuses (reload bots-config). */
+  invalidate(): void {
+    this.cache.clear();
+  }
+}

@@ -1,0 +1,98 @@
+import type { Socket } from 'node:net';
+import { fromCallback } from 'xstate';
+import type { SocketCommand, SocketEvent } from '../../actors/connection.js';
+import { LineFramer } from '../../protocol/index.js';
+
+/** What the listener hands a connection actor: the socket and its output bound. */
+export interface SocketHandle {
+  socket: Socket;
+  /** unsent reply bytes tolerated before the peer is closed as a slow consumer */
+  maxOutboundBytes: number;
+  /** grace between end() and destroy() so the last frame leaves (DESIGN.md §2) */
+  destroyDelayMs: number;
+}
+
+function isHandle(value: unknown): value is SocketHandle {
+  return typeof value === 'object' && value !== null && 'socket' in value && 'maxOutboundBytes' in value;
+}
+
+/**
+ * The connection's socket as a callback actor: bytes in → LINE events (framed with the
+ * connection's byte limit, PROTOCOL §1.3/§1.5), WRITE/PAUSE/RESUME commands out.
+ * Its cleanup is the only place a socket is closed.
+ */
+export const socketActor = fromCallback<SocketCommand, { socket: unknown; limit: number }>(
+  ({ input, sendBack, receive }) => {
+    if (!isHandle(input.socket)) throw new TypeError('socket actor needs a SocketHandle');
+    const { socket, maxOutboundBytes, destroyDelayMs } = input.socket;
+    const framer = new LineFramer(input.limit);
+    let framerLimit = input.limit;
+    let finished = false;
+    const finish = (event: SocketEvent) => {
+      if (finished) return;
+      finished = true;
+      sendBack(event);
+    };
+    const onLine = (line: Buffer) => sendBack({ type: 'LINE', line });
+    const onData = (chunk: Buffer) => {
+      if (finished) return;
+      if (framer.push(chunk, onLine) === 'overflow') {
+        socket.pause();
+        finish({ type: 'OVERFLOW', limit: framerLimit });
+      }
+    };
+    const onEnd = () => {
+      framer.reset(); // PROTOCOL §1.3 [REC]: an unterminated fragment at EOF is discarded
+      finish({ type: 'EOF' });
+    };
+    const onClose = () => finish({ type: 'EOF' });
+    const onError = (err: Error) => finish({ type: 'SOCKET_ERROR', message: err.message });
+    socket.on('data', onData);
+    socket.on('end', onEnd);
+    socket.on('close', onClose);
+    socket.on('error', onError);
+
+    receive((command) => {
+      switch (command.type) {
+        case 'WRITE':
+          if (socket.destroyed || socket.writableEnded) return;
+          socket.write(command.data);
+          if (socket.writableLength > maxOutboundBytes) {
+            finish({ type: 'SLOW_CONSUMER', bytes: socket.writableLength });
+          }
+          return;
+        case 'PAUSE':
+          socket.pause();
+          return;
+        case 'RESUME':
+          if (!finished) socket.resume();
+          return;
+        case 'SET_LIMIT':
+          framerLimit = command.limit;
+          framer.setLimit(command.limit);
+          return;
+        case 'END':
+          socket.end();
+          return;
+      }
+    });
+
+    return () => {
+      finished = true;
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('close', onClose);
+      // keep an error listener: a late ECONNRESET must not become an uncaught exception
+      socket.off('error', onError);
+      socket.on('error', () => {});
+      if (socket.destroyed) return;
+      const slow = socket.writableLength > maxOutboundBytes;
+      if (slow) {
+        socket.destroy();
+        return;
+      }
+      socket.end();
+      setTimeout(() => socket.destroy(), destroyDelayMs).unref();
+    };
+  },
+);
