@@ -1,0 +1,87 @@
+/**
+ * Loads an operator's handler module (`serve --handlers ./my-bot.mjs`) and checks its shape,
+ * so a mistake is reported at start-up with the file's name instead of at the first message.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { z } from 'zod';
+import type { BotModule, HandlerContext } from './api.js';
+
+type AnyFunction = (...args: never[]) => unknown;
+
+const fn = z.custom<AnyFunction>((v) => typeof v === 'function', { message: 'must be a function' });
+
+const paramSchema = z
+  .object({
+    type: z.enum(['string', 'int']),
+    default: z.union([z.string(), z.number()]).optional(),
+  })
+  .strict()
+  .refine(
+    (p) => p.default === undefined || (p.type === 'int' ? Number.isInteger(p.default) : typeof p.default === 'string'),
+    {
+      message: 'default does not match the type (int needs an integer, string a string)',
+    },
+  );
+
+const commandSchema = z.object({
+  prefix: z.string().min(1, 'prefix must not be empty'),
+  params: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9-]+$/, 'parameter names are ASCII letters, digits and "-" (PROTOCOL §7.9)'),
+      paramSchema,
+    )
+    .optional(),
+  promptRequired: z.boolean().optional(),
+  adminOnly: z.boolean().optional(),
+  run: fn,
+});
+
+const botModuleSchema = z
+  .object({
+    commands: z.array(commandSchema).optional(),
+    onMessage: fn.optional(),
+  })
+  .refine((m) => (m.commands?.length ?? 0) > 0 || m.onMessage !== undefined, {
+    message: 'a bot module needs at least one command or an onMessage handler',
+  });
+
+export class HandlerModuleError extends Error {
+  override name = 'HandlerModuleError';
+}
+
+/**
+ * Imports `path` (relative paths resolve against the working directory) and returns its bot
+ * module. Accepted default exports: `defineBot({...})` / a plain `{ commands, onMessage }`
+ * object, or a function, taken as the catch-all `onMessage`.
+ */
+export async function loadHandlerModule(path: string): Promise<BotModule> {
+  const file = isAbsolute(path) ? path : resolve(path);
+  let ns: Record<string, unknown>;
+  try {
+    ns = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    const hint = /\.(c|m)?ts$/.test(file) ? ' (a .ts module loads only when the gateway runs under tsx)' : '';
+    throw new HandlerModuleError(`handler module ${file}: cannot be loaded${hint}: ${why}`, { cause: err });
+  }
+  const exported = ns.default;
+  if (exported === undefined) {
+    throw new HandlerModuleError(
+      `handler module ${file}: has no default export; write \`export default { commands: [...], onMessage(ctx) {...} }\``,
+    );
+  }
+  if (typeof exported === 'function') {
+    const onMessage = exported as (ctx: HandlerContext) => Promise<void> | void;
+    return { onMessage: (ctx) => onMessage(ctx) };
+  }
+  const parsed = botModuleSchema.safeParse(exported);
+  if (!parsed.success) {
+    const issues = parsed.error.issues
+      .map((i) => `${i.path.length > 0 ? i.path.join('.') : '(default export)'}: ${i.message}`)
+      .join('; ');
+    throw new HandlerModuleError(`handler module ${file}: invalid bot module: ${issues}`);
+  }
+  // The schema checked the shape; keep the operator's own object (its methods may use `this`).
+  return exported as BotModule;
+}
