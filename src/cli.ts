@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { connectionMachine } from './actors/connection.js';
-import { maskUrl, startDaemon, storeUrl } from './daemon.js';
+import { startDaemon, storeUrl } from './daemon.js';
 import { ConfigError, loadConfig, printableConfig } from './infra/config/load.js';
 import type { Config } from './infra/config/schema.js';
+import { maskUrlPassword } from './infra/config/secrets.js';
 import { toMermaid } from './infra/diagram.js';
 import { openStore } from './infra/store/open.js';
 import type { Store } from './infra/store/types.js';
@@ -118,7 +119,7 @@ program
   .action(async () => {
     const c = config();
     await withStore(async () => {
-      process.stdout.write(`migrated ${maskUrl(storeUrl(c))}\n`);
+      process.stdout.write(`migrated ${maskUrlPassword(storeUrl(c))}\n`);
     });
   });
 
@@ -217,7 +218,7 @@ program
   .command('diagram')
   .description('Mermaid state diagram of the connection machine, generated from the machine')
   .action(() => {
-    process.stdout.write(`${toMermaid(connectionMachine)}\n`);
+    process.stdout.write(toMermaid(connectionMachine));
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -6,6 +6,7 @@ import type { BotModule } from './handlers/api.js';
 import { loadHandlerModule } from './handlers/load.js';
 import { startAdminServer } from './infra/admin/server.js';
 import type { Config } from './infra/config/schema.js';
+import { maskUrlPassword } from './infra/config/secrets.js';
 import { createInspectObserver, startStatelyInspector } from './infra/inspect/index.js';
 import { createLoggers, type Loggers } from './infra/logger.js';
 import { createMetrics } from './infra/metrics.js';
@@ -39,7 +40,10 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
     await store.migrate();
   } catch (error) {
     // DESIGN.md §4: database trouble never stops chat traffic; the directories fail closed.
-    loggers.cat.database.error({ err: error, url: maskUrl(url) }, 'migration failed; serving from last known state');
+    loggers.cat.database.error(
+      { err: error, url: maskUrlPassword(url) },
+      'migration failed; serving from last known state',
+    );
   }
   const keys = resolveKeys(config.dataDir, config.hmac.secret, config.hmac.salt);
   if (keys.source === 'generated') {
@@ -59,7 +63,7 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
   const metrics = createMetrics({ defaultMetrics: true });
   const inspector = createInspectObserver(loggers.cat.inspect);
   inspector.setEnabled(config.inspect === 'log');
-  const stately = config.inspect === 'stately' ? startStatelyInspector() : undefined;
+  const stately = config.inspect === 'stately' ? await startStatelyInspector() : undefined;
   if (stately !== undefined) log.info({ url: stately.url }, 'Stately inspector server started');
   const inspect = (event: InspectionEvent) => {
     inspector.observer(event);
@@ -131,8 +135,4 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
       log.info({ unfinished }, 'stopped');
     },
   };
-}
-
-export function maskUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
 }

@@ -78,7 +78,7 @@ export class Gateway {
   private readonly ports: ConnectionPorts;
   private readonly services: GatewayServices;
   private readonly router: ReturnType<typeof createRouter>;
-  private standingTimer: ReturnType<typeof setInterval> | undefined;
+  private standingTimer: unknown;
   private directRunning = 0;
   private stopping = false;
   private boundPort = 0;
@@ -170,10 +170,7 @@ export class Gateway {
     this.dispatcher.start();
     this.telemetry.start();
     this.sampler.start();
-    this.standingTimer = setInterval(() => {
-      void this.reloadStanding().catch(() => {});
-    }, this.opts.config.timers.standingRefreshMs);
-    this.standingTimer.unref();
+    this.scheduleStandingRefresh();
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(this.opts.config.port, this.opts.config.host, () => {
@@ -188,6 +185,17 @@ export class Gateway {
       'listening for phones',
     );
     return this;
+  }
+
+  /** Standing of live connections is re-read on the clock (issue 2 §5: within 5 s). */
+  private scheduleStandingRefresh(): void {
+    this.standingTimer = this.clock.setTimeout(() => {
+      void this.reloadStanding()
+        .catch(() => {})
+        .finally(() => {
+          if (!this.stopping) this.scheduleStandingRefresh();
+        });
+    }, this.opts.config.timers.standingRefreshMs);
   }
 
   /** A new socket: bound handshake slots (issue 6 §3), then a connection actor. */
@@ -577,7 +585,7 @@ export class Gateway {
   async stop(deadlineMs = this.opts.config.shutdownMs): Promise<{ unfinished: number }> {
     if (this.stopping) return { unfinished: 0 };
     this.stopping = true;
-    clearInterval(this.standingTimer);
+    this.clock.clearTimeout(this.standingTimer);
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const actor of this.all) actor.send({ type: 'MAILBOX_FULL' });
     this.dispatcher.send({ type: 'SHUTDOWN' });
