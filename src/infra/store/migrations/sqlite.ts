@@ -1,0 +1,252 @@
+import type Database from 'better-sqlite3';
+import { MigrationError } from '../errors.js';
+import type { MigrationReport } from './report.js';
+
+/**
+ * SQLite migration: the same tables and columns as the MariaDB schema (PROTOCOL §8.1–§8.5) in
+ * SQLite's types. Times are KST text `YYYY-MM-DD HH:MM:SS` (§8.0), which sorts and compares as
+ * text. As for MariaDB, an existing table only ever gains what we need; one transaction, so a
+ * failed run leaves nothing half-done, and a second run issues no DDL.
+ */
+
+// SQLite's CURRENT_TIMESTAMP is UTC; every default time here is KST like the rest (§8.0).
+const KST_NOW = "(datetime('now', '+9 hours'))";
+
+interface ColumnSpec {
+  name: string;
+  create: string;
+  /** SQLite can only add a column that is nullable or has a constant default */
+  add?: string;
+}
+
+interface TableSpec {
+  name: string;
+  columns: ColumnSpec[];
+  constraints: string[];
+  /** `CREATE INDEX` column lists, named idx_<table>_<suffix> (index names are database-wide) */
+  indexes: { suffix: string; columns: string[] }[];
+  identity: string[];
+  uniqueKey?: { columns: string[]; narrowerWarning: string };
+  timeColumn?: string;
+}
+
+const botDevices: TableSpec = {
+  name: 'kb_bot_devices',
+  identity: ['bot_name', 'device_id'],
+  columns: [
+    { name: 'id', create: 'INTEGER PRIMARY KEY' },
+    { name: 'bot_name', create: 'TEXT NOT NULL' },
+    { name: 'device_id', create: 'TEXT NOT NULL' },
+    { name: 'ip_address', create: 'TEXT', add: 'TEXT' },
+    { name: 'client_type', create: 'TEXT', add: 'TEXT' },
+    { name: 'client_version', create: 'TEXT', add: 'TEXT' },
+    { name: 'status', create: "TEXT NOT NULL DEFAULT 'pending'", add: "TEXT NOT NULL DEFAULT 'pending'" },
+    { name: 'approved_at', create: 'TEXT', add: 'TEXT' },
+    { name: 'rejection_reason', create: 'TEXT', add: 'TEXT' },
+    { name: 'max_message_size', create: 'INTEGER', add: 'INTEGER' },
+    { name: 'description', create: 'TEXT' },
+    { name: 'created_at', create: `TEXT NOT NULL DEFAULT ${KST_NOW}`, add: 'TEXT' },
+    { name: 'updated_at', create: 'TEXT', add: 'TEXT' },
+  ],
+  constraints: ['UNIQUE (bot_name, device_id)'],
+  indexes: [{ suffix: 'status', columns: ['status'] }],
+  uniqueKey: {
+    columns: ['bot_name', 'device_id'],
+    narrowerWarning:
+      'kb_bot_devices has a UNIQUE key on device_id alone: registering a second bot on a phone that already ' +
+      'serves one fails with KeyConflictError (PROTOCOL §8.1, §9 item 45)',
+  },
+};
+
+const rooms: TableSpec = {
+  name: 'kb_rooms',
+  identity: ['room_id', 'bot_name'],
+  columns: [
+    { name: 'room_id', create: 'TEXT NOT NULL' },
+    { name: 'bot_name', create: 'TEXT NOT NULL' },
+    { name: 'device_id', create: 'TEXT NOT NULL', add: "TEXT NOT NULL DEFAULT ''" },
+    { name: 'room_name', create: "TEXT NOT NULL DEFAULT ''", add: "TEXT NOT NULL DEFAULT ''" },
+    { name: 'room_concurrency', create: 'INTEGER DEFAULT 1', add: 'INTEGER DEFAULT 1' },
+    { name: 'status', create: "TEXT NOT NULL DEFAULT 'pending'", add: "TEXT NOT NULL DEFAULT 'pending'" },
+    { name: 'approved_at', create: 'TEXT', add: 'TEXT' },
+    { name: 'rejection_reason', create: 'TEXT' },
+    { name: 'description', create: 'TEXT', add: 'TEXT' },
+    { name: 'created_at', create: `TEXT NOT NULL DEFAULT ${KST_NOW}`, add: 'TEXT' },
+    { name: 'updated_at', create: 'TEXT', add: 'TEXT' },
+  ],
+  constraints: ['PRIMARY KEY (room_id, bot_name, device_id)'],
+  indexes: [
+    { suffix: 'status', columns: ['status'] },
+    { suffix: 'bot_device', columns: ['bot_name', 'device_id'] },
+  ],
+  uniqueKey: {
+    columns: ['room_id', 'bot_name', 'device_id'],
+    narrowerWarning:
+      'kb_rooms has a key narrower than (room_id, bot_name, device_id): a room relayed by a second bot or ' +
+      'phone fails with KeyConflictError (PROTOCOL §8.2)',
+  },
+};
+
+const chatLogs: TableSpec = {
+  name: 'kb_chat_logs',
+  identity: [],
+  columns: [
+    { name: 'id', create: 'INTEGER PRIMARY KEY' },
+    { name: 'channel_id', create: "TEXT DEFAULT ''", add: "TEXT DEFAULT ''" },
+    { name: 'user_hash', create: "TEXT DEFAULT ''", add: "TEXT DEFAULT ''" },
+    { name: 'room_name', create: "TEXT DEFAULT ''", add: "TEXT DEFAULT ''" },
+    { name: 'sender', create: "TEXT DEFAULT ''", add: "TEXT DEFAULT ''" },
+    { name: 'message', create: 'TEXT', add: 'TEXT' },
+    { name: 'directive', create: 'TEXT', add: 'TEXT' },
+    { name: 'message_type', create: "TEXT NOT NULL DEFAULT 'text'", add: "TEXT NOT NULL DEFAULT 'text'" },
+    { name: 'is_meaningful', create: 'INTEGER NOT NULL DEFAULT 0', add: 'INTEGER NOT NULL DEFAULT 0' },
+    { name: 'bot_name', create: "TEXT DEFAULT ''", add: "TEXT DEFAULT ''" },
+    { name: 'is_mention', create: 'INTEGER NOT NULL DEFAULT 0', add: 'INTEGER NOT NULL DEFAULT 0' },
+    { name: 'is_group_chat', create: 'INTEGER NOT NULL DEFAULT 0', add: 'INTEGER NOT NULL DEFAULT 0' },
+    { name: 'log_id', create: "TEXT DEFAULT ''", add: "TEXT DEFAULT ''" },
+    { name: 'client_timestamp', create: 'TEXT', add: 'TEXT' },
+    { name: 'server_timestamp', create: `TEXT DEFAULT ${KST_NOW}`, add: 'TEXT' },
+    { name: 'is_bot', create: 'INTEGER DEFAULT 0' },
+    { name: 'is_our_bot_response', create: 'INTEGER NOT NULL DEFAULT 0' },
+    { name: 'is_scheduled', create: 'INTEGER NOT NULL DEFAULT 0' },
+    { name: 'created_at', create: `TEXT DEFAULT ${KST_NOW}`, add: 'TEXT' },
+  ],
+  constraints: [],
+  indexes: [
+    { suffix: 'channel_id', columns: ['channel_id'] },
+    { suffix: 'created_at', columns: ['created_at'] },
+  ],
+};
+
+const pingMonitor: TableSpec = {
+  name: 'kb_ping_monitor',
+  identity: [],
+  columns: [
+    { name: 'id', create: 'INTEGER PRIMARY KEY' },
+    { name: 'bot_name', create: 'TEXT NOT NULL', add: "TEXT NOT NULL DEFAULT ''" },
+    { name: 'device_id', create: 'TEXT NOT NULL', add: "TEXT NOT NULL DEFAULT ''" },
+    { name: 'client_ip', create: "TEXT NOT NULL DEFAULT ''", add: "TEXT DEFAULT ''" },
+    { name: 'ping_time_ms', create: 'INTEGER NOT NULL DEFAULT 0', add: 'INTEGER DEFAULT 0' },
+    { name: 'client_timestamp', create: 'TEXT', add: 'TEXT' },
+    { name: 'server_timestamp', create: 'TEXT', add: 'TEXT' },
+    { name: 'total_memory', create: 'REAL DEFAULT 0', add: 'REAL DEFAULT 0' },
+    { name: 'memory_usage', create: 'REAL DEFAULT 0', add: 'REAL DEFAULT 0' },
+    { name: 'memory_percent', create: 'REAL DEFAULT 0', add: 'REAL DEFAULT 0' },
+    { name: 'message_queue_size', create: 'INTEGER DEFAULT 0', add: 'INTEGER DEFAULT 0' },
+    { name: 'active_rooms', create: 'INTEGER DEFAULT 0', add: 'INTEGER DEFAULT 0' },
+    { name: 'process_name', create: 'TEXT', add: 'TEXT' },
+    { name: 'server_cpu_usage', create: 'REAL DEFAULT 0', add: 'REAL DEFAULT 0' },
+    { name: 'server_cpu_max', create: 'REAL DEFAULT 0', add: 'REAL DEFAULT 0' },
+    { name: 'server_memory_usage', create: 'REAL DEFAULT 0', add: 'REAL DEFAULT 0' },
+    { name: 'server_memory_max', create: 'REAL DEFAULT 0', add: 'REAL DEFAULT 0' },
+    { name: 'created_at', create: `TEXT NOT NULL DEFAULT ${KST_NOW}`, add: 'TEXT' },
+  ],
+  constraints: [],
+  indexes: [
+    { suffix: 'bot_device', columns: ['bot_name', 'device_id'] },
+    { suffix: 'created_at', columns: ['created_at'] },
+  ],
+  timeColumn: 'created_at',
+};
+
+const systemMonitor: TableSpec = {
+  name: 'kb_system_monitor',
+  identity: [],
+  columns: [
+    { name: 'id', create: 'INTEGER PRIMARY KEY' },
+    { name: 'server_name', create: "TEXT NOT NULL DEFAULT ''", add: "TEXT DEFAULT ''" },
+    { name: 'cpu_percent', create: 'REAL DEFAULT 0', add: 'REAL DEFAULT 0' },
+    { name: 'memory_total', create: 'INTEGER DEFAULT 0', add: 'INTEGER DEFAULT 0' },
+    { name: 'memory_used', create: 'INTEGER DEFAULT 0', add: 'INTEGER DEFAULT 0' },
+    { name: 'memory_percent', create: 'REAL DEFAULT 0', add: 'REAL DEFAULT 0' },
+    { name: 'disk_usage_percent', create: 'REAL DEFAULT 0', add: 'REAL DEFAULT 0' },
+    { name: 'active_connections', create: 'INTEGER DEFAULT 0', add: 'INTEGER DEFAULT 0' },
+    { name: 'message_queue_size', create: 'INTEGER DEFAULT 0', add: 'INTEGER DEFAULT 0' },
+    { name: 'created_at', create: `TEXT NOT NULL DEFAULT ${KST_NOW}`, add: 'TEXT' },
+  ],
+  constraints: [],
+  indexes: [{ suffix: 'created_at', columns: ['created_at'] }],
+  timeColumn: 'created_at',
+};
+
+export const SQLITE_TABLES: readonly TableSpec[] = [botDevices, rooms, chatLogs, pingMonitor, systemMonitor];
+
+interface IndexListRow {
+  name: string;
+  unique: number;
+  partial: number;
+}
+
+export function migrateSqlite(db: Database.Database): MigrationReport {
+  const report: MigrationReport = { createdTables: [], addedColumns: [], addedIndexes: [], warnings: [] };
+  db.transaction(() => {
+    for (const spec of SQLITE_TABLES) migrateTable(db, spec, report);
+  }).immediate();
+  return report;
+}
+
+function columnNames(db: Database.Database, table: string): Set<string> {
+  const rows = db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table) as { name: string }[];
+  return new Set(rows.map((r) => r.name));
+}
+
+function indexes(db: Database.Database, table: string): { name: string; unique: boolean; columns: string[] }[] {
+  const list = db.prepare('SELECT name, "unique", partial FROM pragma_index_list(?)').all(table) as IndexListRow[];
+  return list
+    .filter((ix) => ix.partial === 0)
+    .map((ix) => ({
+      name: ix.name,
+      unique: ix.unique === 1,
+      columns: (
+        db.prepare('SELECT name FROM pragma_index_info(?) ORDER BY seqno').all(ix.name) as { name: string | null }[]
+      ).map((c) => c.name ?? ''),
+    }));
+}
+
+function migrateTable(db: Database.Database, spec: TableSpec, report: MigrationReport): void {
+  const columns = columnNames(db, spec.name);
+  if (columns.size === 0) {
+    const body = [...spec.columns.map((c) => `"${c.name}" ${c.create}`), ...spec.constraints].join(',\n  ');
+    db.exec(`CREATE TABLE "${spec.name}" (\n  ${body}\n)`);
+    for (const ix of spec.indexes) {
+      db.exec(`CREATE INDEX "idx_${spec.name}_${ix.suffix}" ON "${spec.name}" (${ix.columns.join(', ')})`);
+    }
+    report.createdTables.push(spec.name);
+    return;
+  }
+
+  const missingIdentity = spec.identity.filter((c) => !columns.has(c));
+  if (missingIdentity.length > 0) {
+    throw new MigrationError(
+      `${spec.name} exists but has no ${missingIdentity.join(', ')} column: it is not a table this server can use`,
+    );
+  }
+  for (const c of spec.columns) {
+    if (c.add === undefined || columns.has(c.name)) continue;
+    db.exec(`ALTER TABLE "${spec.name}" ADD COLUMN "${c.name}" ${c.add}`);
+    report.addedColumns.push(`${spec.name}.${c.name}`);
+  }
+
+  const existing = indexes(db, spec.name);
+  const key = spec.uniqueKey;
+  if (key) {
+    const within = existing.filter((ix) => ix.unique && ix.columns.every((c) => key.columns.includes(c)));
+    if (within.length > 0 && !within.some((ix) => ix.columns.length === key.columns.length)) {
+      report.warnings.push(key.narrowerWarning);
+    } else if (within.length === 0) {
+      const name = `uk_${spec.name}_${key.columns.join('_')}`;
+      try {
+        db.exec(`CREATE UNIQUE INDEX "${name}" ON "${spec.name}" (${key.columns.join(', ')})`);
+        report.addedIndexes.push(`${spec.name}.${name}`);
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
+        report.warnings.push(`${spec.name} has rows repeating (${key.columns.join(', ')}); no unique key was added`);
+      }
+    }
+  }
+  if (spec.timeColumn && !existing.some((ix) => ix.columns[0] === spec.timeColumn)) {
+    const name = `idx_${spec.name}_${spec.timeColumn}`;
+    db.exec(`CREATE INDEX "${name}" ON "${spec.name}" (${spec.timeColumn})`);
+    report.addedIndexes.push(`${spec.name}.${name}`);
+  }
+}
