@@ -1,0 +1,648 @@
+import {
+  type Actor,
+  type ActorRefFrom,
+  type AnyActorLogic,
+  type AnyActorRef,
+  type AnyStateMachine,
+  fromPromise,
+  type InspectionEvent,
+  type Observer,
+  setup,
+  spawnChild,
+} from 'xstate';
+import { type GateRef, type GateStartOptions, inFlightOf, startGate } from './gate.js';
+import type { Job, JobOutcome } from './job.js';
+import { type RunJobInput, type WorkerDoneEvent, type WorkerInput, workerMachine } from './worker.js';
+
+/**
+ * The dispatcher (DESIGN.md §2, PROTOCOL §7.6): a bounded mailbox of per-room FIFO queues,
+ * served round-robin over the rooms that can run, onto a fixed pool of worker actors, under a
+ * bot gate (30 in flight) and a room gate (3 in flight). It also supervises the workers.
+ *
+ * Scheduling is one synchronous decision over plain data: rooms are always in exactly one place —
+ *   - the `ready` ring (may run as soon as a worker is idle),
+ *   - parked on their own room gate (`roomFull`; woken by a RELEASE of that room), or
+ *   - parked on their bot gate (`botFull`; one room woken per RELEASE of that bot),
+ * so a decision costs O(1) per room visited and only rooms that can run are visited.
+ *
+ * The queues and gate maps hold up to 100,000s of entries, so they are mutated in place inside the
+ * context (copying them per event would cost O(rooms)). The context object is owned by this actor
+ * alone; every mutation happens in the single `step` action below.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Plain data
+
+/** FIFO with O(1) shift and unshift-at-head (a crashed job goes back to the front of its room). */
+export class Fifo<T> {
+  private items: (T | undefined)[] = [];
+  private head = 0;
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  peek(): T | undefined {
+    return this.items[this.head];
+  }
+
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head] = undefined;
+    this.head++;
+    if (this.head === this.items.length) {
+      // Empty: truncate so an idle ring or queue holds no slots.
+      this.items.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+
+  unshift(item: T): void {
+    if (this.head > 0) {
+      this.head--;
+      this.items[this.head] = item;
+    } else {
+      this.items.unshift(item);
+    }
+  }
+
+  *[Symbol.iterator](): IterableIterator<T> {
+    for (let i = this.head; i < this.items.length; i++) yield this.items[i] as T;
+  }
+}
+
+/** Waiting jobs of one room; exists only while the room has waiting jobs. */
+export interface RoomQueue {
+  key: string;
+  jobs: Fifo<Job>;
+  place: 'ready' | 'roomFull' | 'botFull';
+}
+
+/** Waiting jobs of one bot; exists only while `waiting > 0`. */
+export interface BotQueue {
+  key: string;
+  waiting: number;
+  /** rooms whose head job waits for this bot's gate; one is woken per RELEASE */
+  parked: Fifo<RoomQueue>;
+}
+
+export interface WorkerSlot {
+  id: string;
+  job: Job | null;
+  startedAt: number;
+}
+
+export interface DispatcherInput {
+  /** mailbox size: accepted messages waiting across all rooms (PROTOCOL §7.6: 10,000) */
+  capacity: number;
+  /** PROTOCOL §7.6: 30 in flight per bot */
+  perBot: number;
+  /** PROTOCOL §7.6: 3 in flight per room */
+  perRoom: number;
+  /** PROTOCOL §7.6: 31 workers */
+  workers: number;
+  /** processing deadline of one job (5 min) */
+  deadlineMs: number;
+  /** worker restarts allowed within `restartWindowMs` before the dispatcher is unhealthy */
+  restartLimit: number;
+  restartWindowMs: number;
+  /** epoch ms; tests pass the simulated clock's `now` */
+  now?: () => number;
+  /** inspection observer for the gate actors (they are roots with their own system) */
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+}
+
+export interface DispatcherContext {
+  readonly capacity: number;
+  readonly perBot: number;
+  readonly perRoom: number;
+  readonly deadlineMs: number;
+  readonly restartLimit: number;
+  readonly restartWindowMs: number;
+  readonly now: () => number;
+  /** jobs accepted and not yet started */
+  waiting: number;
+  /** jobs on a worker */
+  running: number;
+  processed: number;
+  failed: number;
+  /** ENQUEUEs refused (mailbox full or shutting down) */
+  refused: number;
+  restarts: number;
+  /** false once workers crashed more than restartLimit times within restartWindowMs (sticky) */
+  healthy: boolean;
+  /** false after SHUTDOWN: ENQUEUE is refused with MAILBOX_CLOSED */
+  accepting: boolean;
+  queues: Map<string, RoomQueue>;
+  bots: Map<string, BotQueue>;
+  ready: Fifo<RoomQueue>;
+  botGates: Map<string, GateRef>;
+  roomGates: Map<string, GateRef>;
+  workers: Map<string, WorkerSlot>;
+  idle: WorkerSlot[];
+  /** refs told MAILBOX_FULL (or registered by WAIT_FOR_ROOM), each told MAILBOX_READY once */
+  waiters: Set<AnyActorRef>;
+  restartTimes: number[];
+  readonly gateOptions: GateStartOptions;
+  /** scratch for one event's effects, reused so the hot path allocates nothing for it */
+  readonly fx: Effects;
+  /** the worker machine with this dispatcher's `runJob`, for spawning and respawning */
+  readonly workerLogic: AnyActorLogic;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+/** PROTOCOL §7.6 backpressure, sent to `replyTo` of a refused ENQUEUE. */
+export interface MailboxFullEvent {
+  type: 'MAILBOX_FULL';
+  jobId: string;
+}
+/** Sent once to every ref that was told MAILBOX_FULL or asked WAIT_FOR_ROOM, when there is room. */
+export interface MailboxReadyEvent {
+  type: 'MAILBOX_READY';
+}
+/** Sent to `replyTo` of an ENQUEUE after SHUTDOWN; no MAILBOX_READY follows. */
+export interface MailboxClosedEvent {
+  type: 'MAILBOX_CLOSED';
+  jobId: string;
+}
+
+export interface WorkerErrorEvent {
+  type: `xstate.error.actor.${string}`;
+  actorId?: string;
+  error: unknown;
+}
+
+export type DispatcherEvent =
+  | { type: 'ENQUEUE'; job: Job; replyTo?: AnyActorRef }
+  | { type: 'WAIT_FOR_ROOM'; ref: AnyActorRef }
+  | { type: 'SHUTDOWN' }
+  | { type: 'GATE.ERROR'; key: string; error: string }
+  | WorkerDoneEvent
+  | WorkerErrorEvent;
+
+// ---------------------------------------------------------------------------------------------
+// Reports (provided actions; defaults are no-ops)
+
+export interface OutcomeReport {
+  job: Job;
+  outcome: JobOutcome;
+  /** from acceptance to (last) start */
+  waitedMs: number;
+  /** on the worker */
+  ranMs: number;
+}
+
+export interface RestartReport {
+  workerId: string;
+  error: string;
+}
+
+export interface UnhealthyReport {
+  reason: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scheduling: plain synchronous functions over the context
+
+/** What one event asks the actor to do once the context is updated. */
+export interface Effects {
+  starts: WorkerSlot[];
+  outcomes: OutcomeReport[];
+  sends: { to: AnyActorRef; event: MailboxFullEvent | MailboxClosedEvent | MailboxReadyEvent }[];
+  respawn: string | null;
+  restart: RestartReport | null;
+  unhealthy: UnhealthyReport | null;
+}
+
+const ACQUIRE = { type: 'ACQUIRE' } as const;
+const RELEASE = { type: 'RELEASE' } as const;
+const READY: MailboxReadyEvent = { type: 'MAILBOX_READY' };
+const CRASH_RETRIES = 1;
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Puts a room with waiting jobs where it belongs, given its gates right now. */
+function place(ctx: DispatcherContext, room: RoomQueue): void {
+  if (inFlightOf(ctx.roomGates.get(room.key)) >= ctx.perRoom) {
+    room.place = 'roomFull';
+    return;
+  }
+  const head = room.jobs.peek()!;
+  if (inFlightOf(ctx.botGates.get(head.botKey)) >= ctx.perBot) {
+    room.place = 'botFull';
+    ctx.bots.get(head.botKey)!.parked.push(room);
+    return;
+  }
+  room.place = 'ready';
+  ctx.ready.push(room);
+}
+
+function gateOf(ctx: DispatcherContext, gates: Map<string, GateRef>, key: string, limit: number): GateRef {
+  let gate = gates.get(key);
+  if (gate === undefined) {
+    gate = startGate(key, limit, ctx.gateOptions);
+    gates.set(key, gate);
+  }
+  return gate;
+}
+
+/** Adds a job to its room's queue (at the head for a re-queued job). */
+function queue(ctx: DispatcherContext, job: Job, atHead: boolean): void {
+  let bot = ctx.bots.get(job.botKey);
+  if (bot === undefined) {
+    bot = { key: job.botKey, waiting: 0, parked: new Fifo() };
+    ctx.bots.set(job.botKey, bot);
+  }
+  bot.waiting++;
+  ctx.waiting++;
+  const room = ctx.queues.get(job.roomKey);
+  if (room !== undefined) {
+    if (atHead) room.jobs.unshift(job);
+    else room.jobs.push(job);
+    return;
+  }
+  const created: RoomQueue = { key: job.roomKey, jobs: new Fifo(), place: 'ready' };
+  created.jobs.push(job);
+  ctx.queues.set(job.roomKey, created);
+  place(ctx, created);
+}
+
+/**
+ * Starts jobs while a worker is idle and some room can run: round-robin over the ready ring, a
+ * room's head job only (per-room start order = arrival order, PROTOCOL §7.6 FIFO).
+ */
+export function schedule(ctx: DispatcherContext, fx: Effects): void {
+  while (ctx.idle.length > 0 && ctx.ready.size > 0) {
+    const room = ctx.ready.shift()!;
+    const job = room.jobs.peek()!;
+    if (inFlightOf(ctx.roomGates.get(room.key)) >= ctx.perRoom) {
+      room.place = 'roomFull';
+      continue;
+    }
+    const bot = ctx.bots.get(job.botKey)!;
+    if (inFlightOf(ctx.botGates.get(job.botKey)) >= ctx.perBot) {
+      room.place = 'botFull';
+      bot.parked.push(room);
+      continue;
+    }
+    // PROTOCOL §7.6: the bot slot first, then the room slot. Gates are created on demand.
+    gateOf(ctx, ctx.botGates, job.botKey, ctx.perBot).send(ACQUIRE);
+    gateOf(ctx, ctx.roomGates, room.key, ctx.perRoom).send(ACQUIRE);
+    room.jobs.shift();
+    ctx.waiting--;
+    bot.waiting--;
+    if (bot.waiting === 0) ctx.bots.delete(bot.key);
+    const slot = ctx.idle.pop()!;
+    slot.job = job;
+    slot.startedAt = ctx.now();
+    job.attempts++;
+    ctx.running++;
+    fx.starts.push(slot);
+    if (room.jobs.size === 0) ctx.queues.delete(room.key);
+    else place(ctx, room);
+  }
+}
+
+/** Gives back a finished job's gate slots; wakes what waited on them; stops gates that are idle and empty. */
+function release(ctx: DispatcherContext, job: Job): void {
+  // Room first, so a room woken by the bot below is placed against its room gate's current count.
+  const roomGate = ctx.roomGates.get(job.roomKey);
+  if (roomGate !== undefined) {
+    roomGate.send(RELEASE);
+    const room = ctx.queues.get(job.roomKey);
+    if (room === undefined) {
+      if (inFlightOf(roomGate) === 0) {
+        roomGate.stop();
+        ctx.roomGates.delete(job.roomKey);
+      }
+    } else if (room.place === 'roomFull') {
+      place(ctx, room);
+    }
+  }
+  const botGate = ctx.botGates.get(job.botKey);
+  if (botGate !== undefined) {
+    botGate.send(RELEASE);
+    const bot = ctx.bots.get(job.botKey);
+    if (bot === undefined) {
+      if (inFlightOf(botGate) === 0) {
+        botGate.stop();
+        ctx.botGates.delete(job.botKey);
+      }
+    } else {
+      // One slot freed: wake one parked room. It had room capacity when parked and its room gate
+      // can only have drained since, so it lands in the ready ring.
+      const woken = bot.parked.shift();
+      if (woken !== undefined) place(ctx, woken);
+    }
+  }
+}
+
+function notifyIfRoom(ctx: DispatcherContext, fx: Effects): void {
+  if (ctx.waiters.size === 0 || ctx.waiting >= ctx.capacity) return;
+  for (const ref of ctx.waiters) fx.sends.push({ to: ref, event: READY });
+  ctx.waiters.clear();
+}
+
+function finish(ctx: DispatcherContext, fx: Effects, slot: WorkerSlot, job: Job, outcome: JobOutcome): void {
+  const now = ctx.now();
+  ctx.running--;
+  if (outcome.status === 'processed') ctx.processed++;
+  else ctx.failed++;
+  fx.outcomes.push({ job, outcome, waitedMs: slot.startedAt - job.enqueuedAt, ranMs: now - slot.startedAt });
+}
+
+function onEnqueue(ctx: DispatcherContext, fx: Effects, job: Job, replyTo: AnyActorRef | undefined): void {
+  if (!ctx.accepting) {
+    ctx.refused++;
+    if (replyTo !== undefined) fx.sends.push({ to: replyTo, event: { type: 'MAILBOX_CLOSED', jobId: job.id } });
+    return;
+  }
+  if (ctx.waiting >= ctx.capacity) {
+    // DESIGN.md §2: refuse with an event; the connection pauses its socket until MAILBOX_READY.
+    ctx.refused++;
+    if (replyTo !== undefined) {
+      ctx.waiters.add(replyTo);
+      fx.sends.push({ to: replyTo, event: { type: 'MAILBOX_FULL', jobId: job.id } });
+    }
+    return;
+  }
+  // The dispatcher owns an accepted job: it stamps acceptance time and counts attempts on it.
+  job.enqueuedAt = ctx.now();
+  queue(ctx, job, false);
+  schedule(ctx, fx);
+}
+
+function onWorkerDone(ctx: DispatcherContext, fx: Effects, event: WorkerDoneEvent): void {
+  const slot = ctx.workers.get(event.workerId);
+  const job = slot?.job;
+  // A report for a job this slot no longer holds (cannot happen short of a bug) is ignored.
+  if (slot === undefined || job === null || job === undefined || job.id !== event.jobId) return;
+  slot.job = null;
+  ctx.idle.push(slot);
+  finish(ctx, fx, slot, job, event.outcome);
+  release(ctx, job);
+  schedule(ctx, fx);
+  notifyIfRoom(ctx, fx);
+}
+
+/** Supervision (DESIGN.md §2): intensity check, restart with the same id, re-queue the job once. */
+function onWorkerCrash(ctx: DispatcherContext, fx: Effects, workerId: string, error: unknown): void {
+  const slot = ctx.workers.get(workerId);
+  if (slot === undefined) return;
+  const now = ctx.now();
+  const text = messageOf(error);
+  ctx.restarts++;
+  ctx.restartTimes.push(now);
+  while (ctx.restartTimes.length > 0 && now - ctx.restartTimes[0]! > ctx.restartWindowMs) ctx.restartTimes.shift();
+  if (ctx.restartTimes.length > ctx.restartLimit + 1) ctx.restartTimes.shift();
+  if (ctx.restartTimes.length > ctx.restartLimit && ctx.healthy) {
+    ctx.healthy = false;
+    fx.unhealthy = {
+      reason: `${ctx.restartTimes.length} worker restarts within ${ctx.restartWindowMs} ms (limit ${ctx.restartLimit})`,
+    };
+  }
+  fx.respawn = workerId;
+  fx.restart = { workerId, error: text };
+  const job = slot.job;
+  slot.job = null;
+  ctx.idle.push(slot);
+  if (job !== null) {
+    if (job.attempts <= CRASH_RETRIES) {
+      ctx.running--;
+      queue(ctx, job, true);
+    } else {
+      finish(ctx, fx, slot, job, { status: 'failed', reason: 'crash', error: text });
+    }
+    release(ctx, job);
+  }
+  schedule(ctx, fx);
+  notifyIfRoom(ctx, fx);
+}
+
+function onWaitForRoom(ctx: DispatcherContext, fx: Effects, ref: AnyActorRef): void {
+  // After SHUTDOWN there will be no room: the gateway is closing its connections anyway.
+  if (!ctx.accepting) return;
+  ctx.waiters.add(ref);
+  // The gateway checked `waiting` before this event arrived; room may have appeared since.
+  notifyIfRoom(ctx, fx);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live gates for the admin endpoint (/actors)
+
+export interface GateSummary {
+  kind: 'bot' | 'room';
+  key: string;
+  state: 'open' | 'saturated';
+  inFlight: number;
+  limit: number;
+  /** jobs waiting behind this gate */
+  waiting: number;
+}
+
+export function gateSummary(ctx: Pick<DispatcherContext, 'botGates' | 'roomGates' | 'bots' | 'queues'>): GateSummary[] {
+  const out: GateSummary[] = [];
+  const add = (kind: GateSummary['kind'], key: string, gate: GateRef, waiting: number) => {
+    const snapshot = gate.getSnapshot();
+    out.push({
+      kind,
+      key,
+      state: snapshot.value,
+      inFlight: snapshot.context.inFlight,
+      limit: snapshot.context.limit,
+      waiting,
+    });
+  };
+  for (const [key, gate] of ctx.botGates) add('bot', key, gate, ctx.bots.get(key)?.waiting ?? 0);
+  for (const [key, gate] of ctx.roomGates) add('room', key, gate, ctx.queues.get(key)?.jobs.size ?? 0);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The machine
+
+/**
+ * The worker logic of this dispatcher: its `worker` machine with its `runJob`. Both are looked up in
+ * the dispatcher's own (provided) implementations, because `dispatcherMachine.provide({ actors:
+ * { runJob } })` does not reach into the worker machine, which resolves `runJob` against its own.
+ */
+function workerLogicOf(self: unknown): AnyActorLogic {
+  // Every ActorRef is an Actor instance at runtime; its `logic` is the (provided) machine, whether
+  // the dispatcher is a root or a child spawned by name. Its snapshot does not exist yet while the
+  // context is being built, hence `logic`.
+  const actors = (self as Actor<AnyStateMachine>).logic?.implementations.actors;
+  const worker = (actors?.worker as typeof workerMachine | undefined) ?? workerMachine;
+  const runJob = actors?.runJob as AnyActorLogic | undefined;
+  return runJob === undefined ? worker : worker.provide({ actors: { runJob } });
+}
+
+const dispatcherSetup = setup({
+  types: {
+    context: {} as DispatcherContext,
+    events: {} as DispatcherEvent,
+    input: {} as DispatcherInput,
+    children: {} as { [id: `worker-${number}`]: 'worker' },
+  },
+  actors: {
+    worker: workerMachine,
+    // The gateway supplies the real runner: dispatcherMachine.provide({ actors: { runJob } }).
+    runJob: fromPromise<void, RunJobInput>(async () => {
+      throw new Error('runJob not provided');
+    }),
+  },
+  actions: {
+    reportOutcome: (_, _params: OutcomeReport) => {},
+    reportRestart: (_, _params: RestartReport) => {},
+    reportUnhealthy: (_, _params: UnhealthyReport) => {},
+  },
+  guards: {
+    drained: ({ context }) => context.waiting === 0 && context.running === 0,
+  },
+});
+
+type SpawnAction = ReturnType<typeof dispatcherSetup.spawnChild>;
+
+/**
+ * Spawns the worker logic that carries this dispatcher's `runJob` as child `id`. xstate's types allow
+ * an explicit id only for logic named in setup; this logic is built per dispatcher, hence the cast.
+ */
+function spawnWorker(context: DispatcherContext, id: string): SpawnAction {
+  const input: WorkerInput = { workerId: id, deadlineMs: context.deadlineMs };
+  return spawnChild(context.workerLogic, { id, input }) as unknown as SpawnAction;
+}
+
+/** The one place the context changes: run the event's logic, then perform its effects. */
+const step = dispatcherSetup.enqueueActions(({ context, event, enqueue }) => {
+  const fx = context.fx;
+  fx.starts.length = 0;
+  fx.outcomes.length = 0;
+  fx.sends.length = 0;
+  fx.respawn = null;
+  fx.restart = null;
+  fx.unhealthy = null;
+  switch (event.type) {
+    case 'ENQUEUE':
+      onEnqueue(context, fx, event.job, event.replyTo);
+      break;
+    case 'WAIT_FOR_ROOM':
+      onWaitForRoom(context, fx, event.ref);
+      break;
+    case 'WORKER.DONE':
+      onWorkerDone(context, fx, event);
+      break;
+    case 'GATE.ERROR':
+      if (context.healthy) {
+        context.healthy = false;
+        fx.unhealthy = { reason: `gate ${event.key} failed: ${event.error}` };
+      }
+      break;
+    case 'SHUTDOWN':
+      context.accepting = false;
+      context.waiters.clear();
+      break;
+    default:
+      onWorkerCrash(context, fx, (event as WorkerErrorEvent).actorId ?? '', (event as WorkerErrorEvent).error);
+  }
+  if (fx.respawn !== null) {
+    // DESIGN.md §2: a crashed child stays in snapshot.children until stopped, and spawning with
+    // a live id would orphan it — so stop first, then spawn with the same id.
+    enqueue.stopChild(fx.respawn);
+    enqueue(spawnWorker(context, fx.respawn));
+  }
+  if (fx.restart !== null) enqueue({ type: 'reportRestart', params: fx.restart });
+  if (fx.unhealthy !== null) enqueue({ type: 'reportUnhealthy', params: fx.unhealthy });
+  for (const slot of fx.starts) enqueue.sendTo(slot.id, { type: 'START', job: slot.job! });
+  for (const report of fx.outcomes) enqueue({ type: 'reportOutcome', params: report });
+  for (const { to, event: out } of fx.sends) enqueue.sendTo(to, out);
+});
+
+const spawnWorkers = dispatcherSetup.enqueueActions(({ context, enqueue }) => {
+  for (const id of context.workers.keys()) {
+    enqueue(spawnWorker(context, id));
+  }
+});
+
+export const dispatcherMachine = dispatcherSetup.createMachine({
+  id: 'dispatcher',
+  context: ({ input, self }) => {
+    const workerLogic = workerLogicOf(self);
+    const workers = new Map<string, WorkerSlot>();
+    const idle: WorkerSlot[] = [];
+    for (let i = input.workers - 1; i >= 0; i--) {
+      const slot: WorkerSlot = { id: `worker-${i}`, job: null, startedAt: 0 };
+      workers.set(slot.id, slot);
+      idle.push(slot);
+    }
+    return {
+      capacity: input.capacity,
+      perBot: input.perBot,
+      perRoom: input.perRoom,
+      deadlineMs: input.deadlineMs,
+      restartLimit: input.restartLimit,
+      restartWindowMs: input.restartWindowMs,
+      now: input.now ?? Date.now,
+      waiting: 0,
+      running: 0,
+      processed: 0,
+      failed: 0,
+      refused: 0,
+      restarts: 0,
+      healthy: true,
+      accepting: true,
+      queues: new Map(),
+      bots: new Map(),
+      ready: new Fifo(),
+      botGates: new Map(),
+      roomGates: new Map(),
+      workers,
+      idle,
+      waiters: new Set(),
+      restartTimes: [],
+      gateOptions: {
+        ...(input.inspect !== undefined ? { inspect: input.inspect } : {}),
+        onError: (key, error) => self.send({ type: 'GATE.ERROR', key, error: messageOf(error) }),
+      },
+      workerLogic,
+      fx: { starts: [], outcomes: [], sends: [], respawn: null, restart: null, unhealthy: null },
+    };
+  },
+  on: {
+    ENQUEUE: { actions: step },
+    WAIT_FOR_ROOM: { actions: step },
+    'WORKER.DONE': { actions: step },
+    'GATE.ERROR': { actions: step },
+    'xstate.error.actor.*': { actions: step },
+  },
+  // Workers are children (there are few of them): spawn and stop cost is per child map copy.
+  entry: spawnWorkers,
+  initial: 'open',
+  states: {
+    open: {
+      on: {
+        // Running jobs finish and queued ones still run: nothing accepted is dropped (DESIGN.md §4).
+        SHUTDOWN: { target: 'closing', actions: step },
+      },
+    },
+    closing: {
+      // The gateway waits for `closed` (or watches `running`) before closing sockets.
+      always: { guard: 'drained', target: 'closed' },
+    },
+    // ENQUEUE is refused with MAILBOX_CLOSED here and in `closing` (context.accepting).
+    closed: {},
+  },
+});
+
+export type DispatcherRef = ActorRefFrom<typeof dispatcherMachine>;

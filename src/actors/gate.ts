@@ -1,0 +1,85 @@
+import { type ActorRefFrom, assign, createActor, type InspectionEvent, type Observer, setup } from 'xstate';
+
+/**
+ * A concurrency gate (DESIGN.md §2): one per bot (30 in flight) and one per room (3 in flight),
+ * PROTOCOL §7.6. The dispatcher reads `inFlight` from the snapshot and sends ACQUIRE/RELEASE;
+ * the gate itself only counts, so that the inspector shows where work is held up
+ * (`saturated` = every slot taken).
+ *
+ * Gates are ROOT actors, not children of the dispatcher: spawning or stopping a child copies
+ * the parent's children map, and there can be 100,000s of rooms (DESIGN.md §2, measured facts).
+ */
+
+export interface GateInput {
+  key: string;
+  limit: number;
+}
+
+export interface GateContext {
+  key: string;
+  inFlight: number;
+  limit: number;
+}
+
+export type GateEvent = { type: 'ACQUIRE' } | { type: 'RELEASE' };
+
+export const gateMachine = setup({
+  types: {
+    context: {} as GateContext,
+    events: {} as GateEvent,
+    input: {} as GateInput,
+  },
+  guards: {
+    takesLastSlot: ({ context }) => context.inFlight + 1 >= context.limit,
+    holdsAny: ({ context }) => context.inFlight > 0,
+  },
+  actions: {
+    take: assign({ inFlight: ({ context }) => context.inFlight + 1 }),
+    give: assign({ inFlight: ({ context }) => context.inFlight - 1 }),
+  },
+}).createMachine({
+  id: 'gate',
+  context: ({ input }) => ({ key: input.key, inFlight: 0, limit: Math.max(1, input.limit) }),
+  initial: 'open',
+  states: {
+    open: {
+      on: {
+        ACQUIRE: [{ guard: 'takesLastSlot', target: 'saturated', actions: 'take' }, { actions: 'take' }],
+        // A RELEASE without a matching ACQUIRE would drive the count negative: ignore it.
+        RELEASE: { guard: 'holdsAny', actions: 'give' },
+      },
+    },
+    saturated: {
+      on: {
+        // The dispatcher checks the snapshot before acquiring; an ACQUIRE here is a caller bug and
+        // is ignored rather than letting the limit be exceeded.
+        RELEASE: { target: 'open', actions: 'give' },
+      },
+    },
+  },
+});
+
+export type GateRef = ActorRefFrom<typeof gateMachine>;
+
+export interface GateStartOptions {
+  /** the gateway's inspection observer; root actors have their own system, so it is passed explicitly */
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** called if the gate actor ever errors (it cannot, short of a bug); keeps the process alive */
+  onError: (key: string, error: unknown) => void;
+}
+
+/** Creates and starts a gate as a root actor, observed for errors (DESIGN.md §2). */
+export function startGate(key: string, limit: number, options: GateStartOptions): GateRef {
+  const gate = createActor(gateMachine, {
+    input: { key, limit },
+    ...(options.inspect !== undefined ? { inspect: options.inspect } : {}),
+  });
+  // An actor that errors with no observer rethrows from a timer and kills the process.
+  gate.subscribe({ error: (error) => options.onError(key, error) });
+  return gate.start();
+}
+
+/** Slots in use on a gate (0 for a gate that does not exist). */
+export function inFlightOf(gate: GateRef | undefined): number {
+  return gate === undefined ? 0 : gate.getSnapshot().context.inFlight;
+}
