@@ -86,6 +86,9 @@ export class Gateway {
   constructor(private readonly opts: GatewayOptions) {
     const { config, store, loggers } = opts;
     this.metrics = opts.metrics ?? createMetrics();
+    // Issue 5 §3 "connections by state and standing": counted from the live actors when scraped
+    // (prom-client runs a metric's `collect` before reading it), so no hot path keeps it current.
+    (this.metrics.connections as { collect?: () => void }).collect = () => this.countConnections();
     this.clock = opts.clock ?? systemClock;
     this.devices = new DeviceDirectory(store, loggers.cat.database, this.metrics);
     this.rooms = new RoomDirectory(store, this.clock, loggers.cat.database, this.metrics, {
@@ -448,7 +451,7 @@ export class Gateway {
       return;
     }
     const key = connectionKey(message.botName, message.deviceId);
-    await handleMessage(message, {
+    const result = await handleMessage(message, {
       router: this.router,
       deliver: (reply: OutgoingReply) => this.deliver(key, reply, message.traceId),
       services: this.services,
@@ -456,9 +459,12 @@ export class Gateway {
       replyGapMs: this.opts.config.processing.replyGapMs,
       maxTextChars: this.opts.config.limits.maxTextChars,
       signal,
-      log,
+      // The runner binds the trace id for ctx.log itself; `log` here would write the field twice.
+      log: this.opts.loggers.cat.message,
       onTruncated: () => this.metrics.repliesTruncated.inc(),
     });
+    // issue 5 §2: the handler stage of the trace
+    log.debug({ replies: result.replies, aborted: result.aborted }, 'handler finished');
   }
 
   /** PROTOCOL §2.7: replies go to whichever connection holds the key now. */
@@ -574,6 +580,19 @@ export class Gateway {
     };
   }
 
+  /** Sets the connections gauge from each live connection actor's state and standing. */
+  private countConnections(): void {
+    const gauge = this.metrics.connections;
+    gauge.reset();
+    for (const actor of this.all) {
+      const snap = actor.getSnapshot();
+      if (snap.status !== 'active') continue;
+      const state = typeof snap.value === 'string' ? snap.value : 'active';
+      // standing is known once the handshake is answered
+      gauge.inc({ state, standing: state === 'active' ? snap.context.standing : 'unknown' });
+    }
+  }
+
   liveConnections(): number {
     return this.all.size;
   }
@@ -597,6 +616,14 @@ export class Gateway {
     const unfinished = ctx.running + ctx.waiting + this.directRunning;
     if (unfinished > 0) {
       this.opts.loggers.cat.dispatch.warn({ running: ctx.running, waiting: ctx.waiting }, 'shutdown deadline reached');
+      // DESIGN.md §4 "nothing accepted is lost silently": each abandoned message by its trace id.
+      const log = this.opts.loggers.cat.message;
+      for (const slot of ctx.workers.values()) {
+        if (slot.job !== null) log.warn({ traceId: slot.job.id, stage: 'running' }, 'message abandoned at shutdown');
+      }
+      for (const queue of ctx.queues.values()) {
+        for (const job of queue.jobs) log.warn({ traceId: job.id, stage: 'waiting' }, 'message abandoned at shutdown');
+      }
     }
     for (const actor of [...this.all]) actor.send({ type: 'KICK', reason: 'shutdown' });
     this.dispatcher.stop();

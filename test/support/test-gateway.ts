@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
-import { SimulatedClock } from 'xstate';
+import { type InspectionEvent, SimulatedClock } from 'xstate';
 import { Gateway } from '../../src/gateway/gateway.js';
 import type { BotModule } from '../../src/handlers/api.js';
-import type { Clock } from '../../src/infra/clock.js';
+import { type Clock, systemClock } from '../../src/infra/clock.js';
 import { type Config, type ConfigInput, configSchema } from '../../src/infra/config/schema.js';
 import { createLoggers } from '../../src/infra/logger.js';
 import { openSqliteStore } from '../../src/infra/store/sqlite.js';
@@ -14,8 +14,11 @@ export interface TestGatewayOptions {
   store?: Store;
   /** true (default): timers run on a SimulatedClock the test advances */
   simulated?: boolean;
-  bots?: BotModule[];
+  /** bot modules, or a factory given the gateway's clock (for handlers that wait on it) */
+  bots?: BotModule[] | ((clock: Clock) => BotModule[]);
   random?: () => number;
+  /** an XState inspect observer handed to the gateway (every actor it creates) */
+  inspect?: (event: InspectionEvent) => void;
 }
 
 /** A real gateway on 127.0.0.1:<ephemeral> with an in-memory SQLite store and captured JSON logs. */
@@ -30,9 +33,15 @@ export async function startTestGateway(opts: TestGatewayOptions = {}) {
   const store = opts.store ?? openSqliteStore(':memory:');
   await store.migrate();
   const logs: Array<Record<string, unknown>> = [];
+  /** the same lines as written (JSON.parse would hide a field written twice) */
+  const rawLogs: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(JSON.parse(line));
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (!line) continue;
+        rawLogs.push(line);
+        logs.push(JSON.parse(line));
+      }
       done();
     },
   });
@@ -46,8 +55,9 @@ export async function startTestGateway(opts: TestGatewayOptions = {}) {
     loggers,
     keys: KEYS,
     clock: clock as unknown as Clock | undefined,
-    bots: opts.bots,
+    bots: typeof opts.bots === 'function' ? opts.bots((clock ?? systemClock) as Clock) : opts.bots,
     random: opts.random ?? (() => 0.5),
+    inspect: opts.inspect,
   });
   await gateway.start();
   return {
@@ -56,6 +66,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}) {
     clock,
     config,
     logs,
+    rawLogs,
     port: gateway.port,
     /** advances simulated time and lets socket I/O and promises run */
     async advance(ms: number) {
