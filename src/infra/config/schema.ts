@@ -41,7 +41,7 @@ export const configSchema = z.object({
       maxConnections: positiveInt.default(100).describe('admitted connections at once (PROTOCOL §7.2)'),
       maxHandshaking: positiveInt
         .default(200)
-        .describe('connections allowed to be in the handshake at once, beyond them new sockets are closed'),
+        .describe('connections in the handshake at once; a new socket beyond it closes the oldest pending handshake'),
       maxPendingLines: positiveInt
         .default(64)
         .describe('lines kept from behind the handshake before reading pauses (PROTOCOL §2.1)'),
