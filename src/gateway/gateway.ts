@@ -52,6 +52,7 @@ interface LiveInfo {
   status: string;
   maxMessageSize: number | null;
   connectedAt: number;
+  pingsAnswered: number;
   monitoring?: { memoryUsage?: number; totalMemory?: number };
 }
 
@@ -267,6 +268,7 @@ export class Gateway {
           status: entry?.info.status ?? verdictStatus,
           maxMessageSize: null,
           connectedAt: this.clock.now(),
+          pingsAnswered: 0,
         });
         this.handshaking.delete(self as ConnectionActor);
         if (previous !== undefined) {
@@ -299,7 +301,11 @@ export class Gateway {
             server: this.sampler.stats(),
           }),
         );
-        loggers.cat.ping.debug({ botName: reply.botName, deviceId: reply.deviceId, rttMs: reply.rttMs }, 'ping reply');
+        const fields = { botName: reply.botName, deviceId: reply.deviceId, rttMs: reply.rttMs };
+        // the first answered ping of a connection tells the operator the phone is healthy
+        if (entry !== undefined && entry.info.pingsAnswered++ === 0)
+          loggers.cat.ping.info(fields, 'first ping answered');
+        else loggers.cat.ping.debug(fields, 'ping reply');
       },
       ignored: (reason, detail) => {
         m.badLines.inc({ reason });

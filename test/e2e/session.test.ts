@@ -46,7 +46,8 @@ describe('end to end over TCP: a v3.2.2 session (PROTOCOL Appendix A)', () => {
     const ping = await c.next((p) => p.event === 'ping');
     expect(ping.data.bot_name).toBe('demo-bot');
     expect(typeof ping.data.server_timestamp).toBe('number');
-    await until(() => t.gateway.metrics.pingsAnswered.get !== undefined && t.logs.some((l) => l.msg === 'ping reply'));
+    await until(() => t.logs.some((l) => l.msg === 'first ping answered'));
+    expect((await t.gateway.metrics.pingsAnswered.get()).values[0]?.value).toBe(1);
 
     c.analyze('# echo hello');
     await until(() => t.logs.some((l) => l.msg === 'message from a device in limited mode'));
