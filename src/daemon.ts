@@ -47,9 +47,10 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
   }
   const keys = resolveKeys(config.dataDir, config.hmac.secret, config.hmac.salt);
   if (keys.source === 'generated') {
+    // the values stay out of the log (log files travel further than the data folder)
     log.warn(
-      { file: keys.file, secret: keys.keys.secret, salt: keys.keys.salt },
-      'no HMAC secret/salt configured: generated a random pair; put these two values into the bridge script (or set MSGBOT_HMAC_SECRET / MSGBOT_HMAC_SALT)',
+      { file: keys.file },
+      'no HMAC secret/salt configured: generated a random pair into "file"; put its two values into the bridge script (or set MSGBOT_HMAC_SECRET / MSGBOT_HMAC_SALT)',
     );
   } else if (keys.source === 'file') {
     log.info({ file: keys.file }, 'HMAC secret and salt read from the data folder');
@@ -130,7 +131,7 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
       sampler.stop();
       retention.stop();
       await admin?.close();
-      stately?.stop();
+      await stately?.stop();
       await store.close();
       log.info({ unfinished }, 'stopped');
     },
