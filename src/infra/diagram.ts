@@ -117,6 +117,8 @@ export function toMermaid(machine: AnyStateMachine): string {
   const root = machine.root;
   const ids = assignIds(root);
   const edges = new Map<AnyStateNode, Set<string>>();
+  // transitions of the machine root apply in every state: shown as a note on their target
+  const fromAnyState = new Map<AnyStateNode, string[]>();
 
   for (const node of allNodes(root)) {
     const transitions: Array<[string, Transition]> = [];
@@ -124,9 +126,13 @@ export function toMermaid(machine: AnyStateMachine): string {
     for (const t of node.always ?? []) transitions.push(['', t]);
     for (const [eventType, t] of transitions) {
       const targets = (t.target ?? []) as AnyStateNode[];
-      if (targets.length === 0 || node === root) continue;
+      if (targets.length === 0) continue;
       const guard = t.guard === undefined ? '' : ` [${guardLabel(t.guard)}]`;
       const label = clean(`${eventLabel(node, eventType, machine)}${guard}`);
+      if (node === root) {
+        for (const target of targets) fromAnyState.set(target, [...(fromAnyState.get(target) ?? []), label]);
+        continue;
+      }
       const container = edgeContainer(node, targets, root);
       const set = edges.get(container) ?? new Set<string>();
       for (const target of targets) set.add(`${ids.get(node)} --> ${ids.get(target)} : ${label}`);
@@ -164,5 +170,8 @@ export function toMermaid(machine: AnyStateMachine): string {
   }
 
   body(root, '  ');
+  for (const [target, labels] of fromAnyState) {
+    lines.push(`  note left of ${ids.get(target)} : from any state on ${labels.join(', ')}`);
+  }
   return `${lines.join('\n')}\n`;
 }

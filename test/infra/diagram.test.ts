@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fromPromise, not, setup } from 'xstate';
+import { createMachine, fromPromise, not, setup } from 'xstate';
 import { toMermaid } from '../../src/infra/diagram.js';
 
 const machine = setup({
@@ -104,5 +104,19 @@ describe('toMermaid', () => {
     expect(lines).toContain('  inner --> done : OUT');
     expect(lines).toContain('  done --> [*]');
     expect(lines.filter((l) => l.includes('{')).length).toBe(lines.filter((l) => l.includes('}')).length);
+  });
+});
+
+describe('toMermaid: root transitions', () => {
+  it('shows a transition of the machine root as a note on its target', () => {
+    const m = createMachine({
+      id: 'r',
+      initial: 'a',
+      on: { RESET: '.a', STOP: '.done' },
+      states: { a: { on: { GO: 'b' } }, b: {}, done: { type: 'final' } },
+    });
+    const out = toMermaid(m);
+    expect(out).toContain('note left of a : from any state on RESET');
+    expect(out).toContain('note left of done : from any state on STOP');
   });
 });
