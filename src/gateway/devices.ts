@@ -1,7 +1,7 @@
 import type { DeviceVerdict } from '../actors/connection-ports.js';
 import type { Logger } from '../infra/logger.js';
 import type { Metrics } from '../infra/metrics.js';
-import type { DeviceKey, DeviceRow, Store } from '../infra/store/types.js';
+import type { DeviceKey, DeviceRow, HandshakeIdentity, Store } from '../infra/store/types.js';
 import type { Handshake } from '../protocol/index.js';
 
 /** PROTOCOL §7.3: the handshakeComplete message for a device status. */
@@ -33,6 +33,12 @@ export interface KnownDevice {
  */
 export class DeviceDirectory {
   private readonly known = new Map<string, KnownDevice>();
+  /**
+   * Handshakes whose registration failed (database away): registered at the next refresh that
+   * reaches the database, so a phone that stays connected shows up in the back office to be
+   * approved instead of staying pending and invisible until it happens to reconnect.
+   */
+  private readonly unregistered = new Map<string, Handshake>();
 
   constructor(
     private readonly store: Store,
@@ -53,17 +59,13 @@ export class DeviceDirectory {
   /** PROTOCOL §7.3 at handshake time. Never rejects. */
   async register(h: Handshake): Promise<DeviceVerdict> {
     try {
-      const { device, created } = await this.store.registerDevice({
-        botName: h.botName,
-        deviceId: h.deviceId,
-        ipAddress: h.deviceIp,
-        clientType: h.clientType,
-        clientVersion: h.version,
-      });
+      const { device, created } = await this.store.registerDevice(identityOf(h));
+      this.unregistered.delete(DeviceDirectory.key(h));
       const known = this.remember(device);
       return { ...known, message: standingMessage(device.status, created) };
     } catch (error) {
       this.metrics.storeErrors.inc({ op: 'registerDevice' });
+      this.unregistered.set(DeviceDirectory.key(h), h);
       const last = this.known.get(DeviceDirectory.key(h));
       const status = last?.status ?? 'pending';
       this.log.warn(
@@ -80,12 +82,14 @@ export class DeviceDirectory {
 
   /**
    * Re-reads the rows of `keys` (issue 2 §5, PROTOCOL §7.10 reload). A key without a row is
-   * unapproved. Returns the fresh standing of every key it could read; throws on database errors.
+   * unapproved; one whose registration failed earlier is registered now (as pending).
+   * Returns the fresh standing of every key it could read; throws on database errors.
    */
   async refresh(keys: readonly DeviceKey[]): Promise<Map<string, KnownDevice>> {
     const rows = await this.store.getDevices(keys);
     const fresh = new Map<string, KnownDevice>();
     for (const row of rows) fresh.set(DeviceDirectory.key(row), this.remember(row));
+    if (this.unregistered.size > 0) await this.registerLate(keys, fresh);
     for (const k of keys) {
       const id = DeviceDirectory.key(k);
       if (!fresh.has(id)) {
@@ -96,4 +100,32 @@ export class DeviceDirectory {
     }
     return fresh;
   }
+
+  /** Registers the live keys whose handshake-time registration failed; forgets the others. */
+  private async registerLate(keys: readonly DeviceKey[], fresh: Map<string, KnownDevice>): Promise<void> {
+    const live = new Set(keys.map((k) => DeviceDirectory.key(k)));
+    for (const [id, h] of [...this.unregistered]) {
+      if (!live.has(id) || fresh.has(id)) {
+        this.unregistered.delete(id); // disconnected, or its row exists now
+        continue;
+      }
+      const { device } = await this.store.registerDevice(identityOf(h));
+      this.unregistered.delete(id);
+      fresh.set(id, this.remember(device));
+      this.log.info(
+        { botName: h.botName, deviceId: h.deviceId, status: device.status },
+        'device registered after the database came back',
+      );
+    }
+  }
+}
+
+function identityOf(h: Handshake): HandshakeIdentity {
+  return {
+    botName: h.botName,
+    deviceId: h.deviceId,
+    ipAddress: h.deviceIp,
+    clientType: h.clientType,
+    clientVersion: h.version,
+  };
 }

@@ -309,11 +309,11 @@ export class Gateway {
       },
       ignored: (reason, detail) => {
         m.badLines.inc({ reason });
-        loggers.cat.client.debug({ reason, ...detail }, 'line ignored');
+        loggers.cat.client.debug({ reason, ...identity(detail) }, 'line ignored');
       },
       authFailed: (reason, detail) => {
         m.authFailures.inc({ reason });
-        loggers.cat.client.warn({ reason, ...detail }, 'packet dropped: auth failed');
+        loggers.cat.client.warn({ reason, ...identity(detail) }, 'packet dropped: auth failed');
       },
       sent: (event) => m.packetsOut.inc({ event }),
       received: (event) => m.packetsIn.inc({ event }),
@@ -325,7 +325,7 @@ export class Gateway {
           m.handshakes.inc({ outcome: reason });
         }
         const level = reason === 'eof' || reason === 'replaced' || reason === 'shutdown' ? 'info' : 'warn';
-        loggers.cat.client[level]({ reason, ...detail }, 'connection closed');
+        loggers.cat.client[level]({ reason, ...identity(detail) }, 'connection closed');
       },
       handshakeDone: ({ peer, key, handshake, verdict }) => {
         m.handshakes.inc({ outcome: 'ok' });
@@ -648,6 +648,14 @@ function dispatcherRunJob(gateway: Gateway) {
 function gateView(gate: AnyActorRef): { state: unknown; inFlight: unknown } {
   const snap = gate.getSnapshot() as { value?: unknown; context?: { inFlight?: unknown } };
   return { state: snap.value, inFlight: snap.context?.inFlight };
+}
+
+/** Log fields of a connection: its bot and device instead of the internal registry key. */
+function identity<T extends { key?: string }>(detail: T): Omit<T, 'key'> & { botName?: string; deviceId?: string } {
+  const { key, ...rest } = detail;
+  if (key === undefined) return rest;
+  const [botName, deviceId] = key.split('\u0000');
+  return { ...rest, botName, deviceId };
 }
 
 function shellQuote(s: string): string {

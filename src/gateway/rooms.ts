@@ -7,6 +7,8 @@ import type { RoomKey, Store } from '../infra/store/types.js';
 interface CachedRoom {
   status: string;
   readAt: number;
+  /** the invalidation generation it was read in; older entries are re-read but kept as last known */
+  generation: number;
 }
 
 /**
@@ -17,6 +19,7 @@ interface CachedRoom {
  */
 export class RoomDirectory {
   private readonly cache = new Map<string, CachedRoom>();
+  private generation = 0;
 
   constructor(
     private readonly store: Store,
@@ -43,7 +46,9 @@ export class RoomDirectory {
     const id = RoomDirectory.id(key);
     const now = this.clock.now();
     const cached = this.cache.get(id);
-    if (cached !== undefined && now - cached.readAt < this.opts.ttlMs) return cached.status;
+    if (cached !== undefined && cached.generation === this.generation && now - cached.readAt < this.opts.ttlMs) {
+      return cached.status;
+    }
     try {
       const row =
         (await this.store.getRoom(key)) ??
@@ -62,7 +67,7 @@ export class RoomDirectory {
 
   private remember(id: string, status: string, now: number): void {
     this.cache.delete(id);
-    this.cache.set(id, { status, readAt: now });
+    this.cache.set(id, { status, readAt: now, generation: this.generation });
     const max = this.opts.maxCached ?? 100_000;
     if (this.cache.size > max) {
       const oldest = this.cache.keys().next();
@@ -70,8 +75,12 @@ export class RoomDirectory {
     }
   }
 
-  /** Forgets cached statuses (reload bots-config). */
+  /**
+   * Makes every cached status stale (reload bots-config, standing refresh): the next message
+   * re-reads its room. The statuses stay as last known: the gateway calls this every refresh,
+   * and clearing them would leave every room unapproved within seconds of a database outage.
+   */
   invalidate(): void {
-    this.cache.clear();
+    this.generation++;
   }
 }
