@@ -37,9 +37,10 @@ function config(extra: Record<string, unknown> = {}): Config {
 
 async function withStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {
   const c = config();
-  const store = await openStore(storeUrl(c));
+  const store = await openStore(storeUrl(c), { connectTimeoutMs: c.db.connectTimeoutMs });
   try {
     await store.migrate();
+    for (const warning of store.lastMigration?.warnings ?? []) process.stderr.write(`migration warning: ${warning}\n`);
     return await fn(store);
   } finally {
     await store.close();

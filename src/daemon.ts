@@ -35,16 +35,25 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
     createLoggers({ level: config.log.level, categories: config.log.categories, pretty: config.log.pretty });
   const log = loggers.root;
   const url = storeUrl(config);
-  const store = await openStore(url);
-  try {
-    await store.migrate();
-  } catch (error) {
-    // DESIGN.md §4: database trouble never stops chat traffic; the directories fail closed.
-    loggers.cat.database.error(
-      { err: error, url: maskUrlPassword(url) },
-      'migration failed; serving from last known state',
-    );
-  }
+  const store = await openStore(url, { connectTimeoutMs: config.db.connectTimeoutMs });
+  // DESIGN.md §4: database trouble never stops chat traffic; the directories fail closed, and a
+  // migration that failed at start is retried until the database answers.
+  let migrateTimer: NodeJS.Timeout | undefined;
+  const migrate = async (): Promise<void> => {
+    try {
+      await store.migrate();
+      for (const warning of store.lastMigration?.warnings ?? []) loggers.cat.database.warn({ warning }, 'migration');
+      if (migrateTimer !== undefined) loggers.cat.database.info({ url: maskUrlPassword(url) }, 'migration done');
+    } catch (error) {
+      loggers.cat.database.error(
+        { err: error, url: maskUrlPassword(url), retryMs: config.db.migrateRetryMs },
+        'migration failed; serving from last known state and retrying',
+      );
+      migrateTimer = setTimeout(() => void migrate(), config.db.migrateRetryMs);
+      migrateTimer.unref();
+    }
+  };
+  await migrate();
   const keys = resolveKeys(config.dataDir, config.hmac.secret, config.hmac.salt);
   if (keys.source === 'generated') {
     // the values stay out of the log (log files travel further than the data folder)
@@ -127,6 +136,7 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
     loggers,
     adminPort: admin?.port,
     async stop() {
+      clearTimeout(migrateTimer);
       const { unfinished } = await gateway.stop(config.shutdownMs);
       sampler.stop();
       retention.stop();

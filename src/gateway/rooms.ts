@@ -20,6 +20,9 @@ interface CachedRoom {
 export class RoomDirectory {
   private readonly cache = new Map<string, CachedRoom>();
   private generation = 0;
+  private readonly inFlight = new Map<string, Promise<string | undefined>>();
+  /** since a read failed and until one succeeds, rooms seen before are answered from the cache */
+  private failing = false;
 
   constructor(
     private readonly store: Store,
@@ -39,7 +42,11 @@ export class RoomDirectory {
     return `${k.botName}\u0000${k.deviceId}\u0000${k.roomId}`;
   }
 
-  /** The room's status, registering it on first sight. Never rejects. */
+  /**
+   * The room's status, registering it on first sight. Never rejects. While the database is
+   * failing, a room seen before is answered from its last known status at once (the re-read runs
+   * in the background), so a dead database never holds up replies (DESIGN.md §4).
+   */
   async status(m: ChatMessage): Promise<string> {
     const key = RoomDirectory.keyOf(m);
     if (key === undefined) return 'unknown';
@@ -49,20 +56,40 @@ export class RoomDirectory {
     if (cached !== undefined && cached.generation === this.generation && now - cached.readAt < this.opts.ttlMs) {
       return cached.status;
     }
-    try {
-      const row =
-        (await this.store.getRoom(key)) ??
-        (await this.store.registerRoom(key, m.room, this.opts.autoApprove ? 'approved' : 'pending')).room;
-      this.remember(id, row.status, now);
-      return row.status;
-    } catch (error) {
-      this.metrics.storeErrors.inc({ op: 'room' });
-      this.log.warn(
-        { err: error, traceId: m.traceId, roomId: key.roomId },
-        'room lookup failed; using the last known status',
-      );
-      return cached?.status ?? 'unknown';
+    const lookup = this.lookup(id, key, m);
+    if (cached !== undefined && this.failing) {
+      void lookup;
+      return cached.status;
     }
+    return (await lookup) ?? cached?.status ?? 'unknown';
+  }
+
+  /** One read (deduplicated per room); undefined when the database failed. */
+  private lookup(id: string, key: RoomKey, m: ChatMessage): Promise<string | undefined> {
+    const running = this.inFlight.get(id);
+    if (running !== undefined) return running;
+    const read = (async () => {
+      try {
+        const row =
+          (await this.store.getRoom(key)) ??
+          (await this.store.registerRoom(key, m.room, this.opts.autoApprove ? 'approved' : 'pending')).room;
+        this.remember(id, row.status, this.clock.now());
+        this.failing = false;
+        return row.status;
+      } catch (error) {
+        this.failing = true;
+        this.metrics.storeErrors.inc({ op: 'room' });
+        this.log.warn(
+          { err: error, traceId: m.traceId, roomId: key.roomId },
+          'room lookup failed; using the last known status',
+        );
+        return undefined;
+      } finally {
+        this.inFlight.delete(id);
+      }
+    })();
+    this.inFlight.set(id, read);
+    return read;
   }
 
   private remember(id: string, status: string, now: number): void {

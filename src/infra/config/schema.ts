@@ -25,8 +25,12 @@ export const configSchema = z.object({
         .regex(/^(sqlite:|mysql:\/\/)/, 'must start with sqlite: or mysql://')
         .optional()
         .describe('database URL: sqlite:<file> (default: <dataDir>/msgbot.db) or mysql://user:pass@host:3306/db'),
+      connectTimeoutMs: positiveInt
+        .default(3_000)
+        .describe('MySQL connect timeout: bounds how long a dead database can hold up a handshake'),
+      migrateRetryMs: positiveInt.default(30_000).describe('retry interval of a start-up migration that failed'),
     })
-    .default({}),
+    .default({ connectTimeoutMs: 3_000, migrateRetryMs: 30_000 }),
   hmac: z
     .object({
       secret: z.string().min(1).optional().describe('shared secret of the bridge script (secret)'),
