@@ -81,6 +81,8 @@ export class Gateway {
   private readonly router: ReturnType<typeof createRouter>;
   private standingTimer: unknown;
   private directRunning = 0;
+  /** ENQUEUEs sent to the dispatcher; its counters say how many it has taken (see mailboxFull) */
+  private enqueued = 0;
   private stopping = false;
   private boundPort = 0;
 
@@ -399,14 +401,23 @@ export class Gateway {
       attempts: 0,
       message,
     };
+    this.enqueued++;
     this.dispatcher.send({ type: 'ENQUEUE', job, replyTo: self });
     this.metrics.mailboxDepth.set(this.dispatcher.getSnapshot().context.waiting);
     return 'accepted';
   }
 
+  /**
+   * Issue 6 §3 (found by a 2,000-message burst): an ENQUEUE sent while the dispatcher is busy —
+   * its MAILBOX_READY makes a connection resubmit held messages synchronously — waits in the
+   * dispatcher's mailbox, so `waiting` alone let a burst through that the dispatcher then refused
+   * after this gateway had answered "accepted": those messages were lost without a trace.
+   * ENQUEUEs not taken yet count as waiting.
+   */
   private mailboxFull(): boolean {
     const ctx = this.dispatcher.getSnapshot().context;
-    return ctx.waiting >= this.opts.config.processing.mailboxSize;
+    const taken = ctx.waiting + ctx.running + ctx.processed + ctx.failed + ctx.refused;
+    return ctx.waiting + (this.enqueued - taken) >= this.opts.config.processing.mailboxSize;
   }
 
   /** Processing mode `direct`: the handler runs at once, outside the mailbox (issue 3 §7). */

@@ -20,7 +20,16 @@ export const IMAGE_BASE64_PREFIX = 'IMAGE_BASE64:';
 export const MEDIA_SEPARATOR = '|||';
 
 // PROTOCOL §4.5 [WIRE]: standard alphabet, no data: prefix, no whitespace, correct padding.
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+// A plain character-class loop: a repeated group ((?:…{4})*) overflowed the regexp stack on
+// images of about 5 MB and more (issue 6 §5, a 10 MB reply), failing the whole reply.
+const BASE64_BODY = /^[A-Za-z0-9+/]*$/;
+
+/** Length a multiple of 4, the standard alphabet, and at most two `=` of padding at the end. */
+function isStandardBase64(s: string): boolean {
+  if (s.length % 4 !== 0) return false;
+  const padding = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
+  return BASE64_BODY.test(padding === 0 ? s : s.slice(0, -padding));
+}
 
 export class ReplyError extends Error {
   override name = 'ReplyError';
@@ -70,7 +79,7 @@ function checkBase64(item: string, i: number): void {
   if (/[-_]/.test(item)) {
     throw new ReplyError(`imagesBase64[${i}] uses the URL-safe alphabet ('-', '_'); use standard base64`);
   }
-  if (!BASE64.test(item)) throw new ReplyError(`imagesBase64[${i}] is not valid standard base64`);
+  if (!isStandardBase64(item)) throw new ReplyError(`imagesBase64[${i}] is not valid standard base64`);
   // PROTOCOL §4.5: the phone downloads any item starting with `http` instead of decoding it.
   if (/^http/i.test(item)) throw new ReplyError(`imagesBase64[${i}] starts with 'http' and would be read as a URL`);
 }

@@ -16,6 +16,9 @@ function isHandle(value: unknown): value is SocketHandle {
   return typeof value === 'object' && value !== null && 'socket' in value && 'maxOutboundBytes' in value;
 }
 
+/** Bytes framed per event-loop turn from one chunk (see onData). */
+const SLICE_BYTES = 4 * 1024;
+
 /**
  * The connection's socket as a callback actor: bytes in → LINE events (framed with the
  * connection's byte limit, PROTOCOL §1.3/§1.5), WRITE/PAUSE/RESUME commands out.
@@ -33,13 +36,48 @@ export const socketActor = fromCallback<SocketCommand, { socket: unknown; limit:
       finished = true;
       sendBack(event);
     };
-    const onLine = (line: Buffer) => sendBack({ type: 'LINE', line });
-    const onData = (chunk: Buffer) => {
-      if (finished) return;
-      if (framer.push(chunk, onLine) === 'overflow') {
+    // After the connection closed (cleanup ran), the rest of the chunk has nobody to go to.
+    const onLine = (line: Buffer) => {
+      if (!finished) sendBack({ type: 'LINE', line });
+    };
+    /** the connection asked to stop reading (mailbox backpressure) */
+    let held = false;
+    /** a big chunk is being framed slice by slice; no further reads until it is done */
+    let slicing = false;
+    const push = (bytes: Buffer): boolean => {
+      if (framer.push(bytes, onLine) === 'overflow') {
         socket.pause();
         finish({ type: 'OVERFLOW', limit: framerLimit });
+        return false;
       }
+      return true;
+    };
+    const onData = (chunk: Buffer) => {
+      if (finished) return;
+      if (chunk.length <= SLICE_BYTES) {
+        push(chunk);
+        return;
+      }
+      // Issue 6 §1 (found by the 100,000-tiny-lines case): libuv reads up to 32 chunks of 64 KiB
+      // per socket and turn, and every line costs an actor step, so one peer's burst of tiny lines
+      // held the event loop for seconds. Framing a big chunk a slice per turn, with reading
+      // stopped meanwhile, lets every other connection be served between the slices.
+      slicing = true;
+      socket.pause();
+      let offset = 0;
+      const step = () => {
+        if (finished) return;
+        const end = Math.min(offset + SLICE_BYTES, chunk.length);
+        if (!push(chunk.subarray(offset, end))) return;
+        offset = end;
+        if (offset < chunk.length) {
+          setImmediate(step);
+          return;
+        }
+        slicing = false;
+        if (!held) socket.resume();
+      };
+      step();
     };
     const onEnd = () => {
       framer.reset(); // PROTOCOL §1.3 [REC]: an unterminated fragment at EOF is discarded
@@ -62,10 +100,12 @@ export const socketActor = fromCallback<SocketCommand, { socket: unknown; limit:
           }
           return;
         case 'PAUSE':
+          held = true;
           socket.pause();
           return;
         case 'RESUME':
-          if (!finished) socket.resume();
+          held = false;
+          if (!finished && !slicing) socket.resume();
           return;
         case 'SET_LIMIT':
           framerLimit = command.limit;

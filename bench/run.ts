@@ -1,0 +1,253 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type BenchArgs, parseBenchArgs, USAGE } from './args.js';
+import { ServerChild } from './child.js';
+import type { ServerSpec } from './fleet.js';
+import { type LoadResult, runLoad } from './load.js';
+import { formatProfile, type ProfileSummary, summarizeProfile } from './profile-top.js';
+import { round2 } from './stats.js';
+
+/**
+ * `npm run bench` (issue 3 item 8): the gateway as a child process under N simulated bridge
+ * clients on 127.0.0.1, then the same clients against a bare newline-JSON echo server; prints
+ * throughput, latency, lost/duplicated replies, the server's RSS and our share of the baseline.
+ * Exit code 1 when any reply was lost, duplicated, unexpected or in the wrong room.
+ */
+
+interface RunResult {
+  server: 'gateway' | 'baseline';
+  load: LoadResult;
+  /** % of one core the server used during the measured window */
+  serverCpuPercent: number;
+  rssKb: { idle: number; end: number; sampledPeak: number; hwm: number; everySecond: number[] };
+  setupMs: number;
+  stderrLines: number;
+  stderrHead: readonly string[];
+  stats: Record<string, number> | undefined;
+  profile?: { file: string; summary: ProfileSummary };
+}
+
+const WORKERS = 31; // processing.workers default
+const PER_BOT = 30; // processing.perBot default
+
+async function runOne(
+  server: RunResult['server'],
+  args: BenchArgs,
+  keys: { secret: string; salt: string },
+  dir: string,
+): Promise<RunResult> {
+  const spec: ServerSpec = {
+    clients: args.clients,
+    rooms: args.rooms,
+    bots: args.bots,
+    mode: args.mode,
+    secret: keys.secret,
+    salt: keys.salt,
+    dir,
+  };
+  const profDir = server === 'gateway' && args.cpuProf !== undefined ? resolve(args.cpuProf) : undefined;
+  if (profDir !== undefined) mkdirSync(profDir, { recursive: true });
+  const child = await ServerChild.start({
+    script: server === 'gateway' ? 'bench/server.ts' : 'bench/echo-baseline.ts',
+    env: { BENCH_SERVER: JSON.stringify(spec) },
+    profileDir: profDir,
+  });
+  let stopped = false;
+  try {
+    const idle = child.rss();
+    child.startSampling();
+    let cpuAtStart = 0;
+    let cpuSeconds = 0;
+    const load = await runLoad(
+      {
+        port: child.port,
+        clients: args.clients,
+        rooms: args.rooms,
+        bots: args.bots,
+        inflight: args.inflight,
+        rate: args.rate,
+        seconds: args.seconds,
+        warmup: args.warmup,
+        drain: args.drain,
+        keys,
+        requireApproved: true,
+      },
+      {
+        onMeasureStart: () => {
+          cpuAtStart = child.cpuSeconds();
+          if (profDir !== undefined) child.command('profile-start');
+        },
+        onMeasureEnd: () => {
+          cpuSeconds = child.cpuSeconds() - cpuAtStart;
+          if (profDir !== undefined) child.command('profile-stop');
+        },
+      },
+    );
+    const end = child.rss();
+    const sampledPeak = child.sampledPeakRssKb;
+    await child.stop();
+    stopped = true;
+    const result: RunResult = {
+      server,
+      load,
+      serverCpuPercent: round2((cpuSeconds / args.seconds) * 100),
+      rssKb: { idle: idle.rssKb, end: end.rssKb, sampledPeak, hwm: end.hwmKb, everySecond: child.rssEverySecondKb },
+      setupMs: round2(child.setupMs),
+      stderrLines: child.stderrLines,
+      stderrHead: child.stderr.slice(0, 5),
+      stats: child.stats,
+    };
+    if (child.profile !== undefined) result.profile = { file: child.profile, summary: summarizeProfile(child.profile) };
+    return result;
+  } finally {
+    if (!stopped) await child.stop();
+  }
+}
+
+function os(): string {
+  return `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, Node ${process.version}`;
+}
+
+function mib(kb: number): string {
+  return `${(kb / 1024).toFixed(1)} MiB`;
+}
+
+function describeRun(r: RunResult, args: BenchArgs): string {
+  const l = r.load;
+  const lines = [
+    r.server === 'gateway'
+      ? `gateway (processing.mode ${args.mode}${r.profile !== undefined ? ', CPU profiler on: slower than without' : ''}):`
+      : 'baseline (bare newline-JSON echo server, no HMAC check / store / actors):',
+    `  throughput   ${Math.round(l.throughput)} replies/s (sent ${Math.round(l.sendRate)}/s in the window)`,
+    `  latency      p50 ${l.latencyMs.p50} ms, p99 ${l.latencyMs.p99} ms, max ${l.latencyMs.max} ms, mean ${l.latencyMs.mean} ms (n=${l.latencyMs.count})`,
+    `  replies      sent ${l.sent}, received ${l.received}, lost ${l.lost}, duplicated ${l.duplicated}, unexpected ${l.unexpected}, wrong room ${l.wrongRoom}`,
+    `  server RSS   before load ${mib(r.rssKb.idle)}, end ${mib(r.rssKb.end)}, peak ${mib(r.rssKb.sampledPeak)} sampled every 100 ms, VmHWM ${mib(r.rssKb.hwm)}`,
+    `  CPU          server ${Math.round(r.serverCpuPercent)}% of one core (${Math.round(cpuPerReplyUs(r))} µs per reply), load generator ${Math.round(l.loadCpuPercent)}%`,
+    `  per second   replies ${l.timeline.replies.join(' ')}`,
+    `               max latency ms ${l.timeline.maxLatencyMs.join(' ')} (first ${args.warmup} s = warm-up)`,
+    `               server RSS MiB ${r.rssKb.everySecond.map((kb) => Math.round(kb / 1024)).join(' ')} (from connect on)`,
+    `  other        connect ${Math.round(l.connectMs)} ms, drain ${Math.round(l.drainMs)} ms, pings answered ${l.pingsAnswered}, clients closed ${l.closedClients}` +
+      (r.server === 'gateway' ? `, setup (approvals) ${Math.round(r.setupMs)} ms` : ''),
+  ];
+  const s = r.stats;
+  if (s?.heapUsedBytes !== undefined) {
+    const m = (b: number | undefined) => mib((b ?? 0) / 1024);
+    lines.push(
+      `  server heap  at the end of the load: used ${m(s.heapUsedBytes)} of ${m(s.heapTotalBytes)}, ` +
+        `external ${m(s.externalBytes)} (array buffers ${m(s.arrayBuffersBytes)})`,
+    );
+  }
+  if (r.stats !== undefined) {
+    const pick = Object.entries(r.stats)
+      .filter(([k]) => /messages_total|duplicates|refusals|pauses|undelivered|auth_failures|closes|bad_lines/.test(k))
+      .map(([k, v]) => `${k.replace(/^msgbot_/, '')}=${v}`);
+    if (pick.length > 0) lines.push(`  counters     ${pick.join(' ')}`);
+  }
+  if (r.stderrLines > 0) {
+    lines.push(
+      `  stderr       ${r.stderrLines} line(s), first: ${r.stderrHead.map((s) => s.slice(0, 160)).join(' | ')}`,
+    );
+  }
+  if (l.loadCpuPercent > 85) {
+    lines.push(
+      '  note         the load generator used ~one core: this run measured the generator as much as the server',
+    );
+  }
+  if (r.profile !== undefined) lines.push(`  cpu profile  ${r.profile.file}`, formatProfile(r.profile.summary));
+  return lines.join('\n');
+}
+
+/** Server CPU time per reply in the measured window, µs: comparable across fixed-rate runs. */
+function cpuPerReplyUs(r: RunResult): number {
+  const replies = r.load.throughput * r.load.measuredSeconds;
+  return replies === 0 ? 0 : ((r.serverCpuPercent / 100) * r.load.measuredSeconds * 1e6) / replies;
+}
+
+function failures(r: RunResult): number {
+  return r.load.lost + r.load.duplicated + r.load.unexpected + r.load.wrongRoom;
+}
+
+async function main(): Promise<number> {
+  let args: BenchArgs | 'help';
+  try {
+    args = parseBenchArgs(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
+    return 2;
+  }
+  if (args === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const a = args;
+  const keys = { secret: randomBytes(16).toString('hex'), salt: randomBytes(8).toString('hex') };
+  const dir = mkdtempSync(join(tmpdir(), 'msgbot-bench-'));
+  // Ctrl-C reaches the children too (same process group); the temp store goes with us.
+  process.once('SIGINT', () => {
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(130);
+  });
+  const say = (s: string) => {
+    if (!a.json) process.stdout.write(`${s}\n`);
+  };
+  const loadShape =
+    a.rate === undefined ? `closed loop, ${a.inflight} in flight per client` : `fixed rate ${a.rate} msgs/s in total`;
+  say(
+    `msgbot-gateway bench: ${a.clients} clients over ${a.rooms} rooms, ${loadShape}, ` +
+      `${a.warmup} s warm-up + ${a.seconds} s measured, 127.0.0.1`,
+  );
+  say(
+    `  ${a.bots} bot names (client i uses bench-bot-<i mod ${a.bots}>): per-bot gate ${PER_BOT} × ${a.bots} = ` +
+      `${PER_BOT * a.bots} handlers may run, ${PER_BOT * a.bots >= WORKERS ? 'more than' : 'fewer than'} the ${WORKERS} workers` +
+      `${PER_BOT * a.bots >= WORKERS ? ', so the bot gate is not the bottleneck' : ''}; every client signs every packet (HMAC-SHA256)`,
+  );
+  const load = () =>
+    loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' ');
+  const loadBefore = load();
+  say(`  host: ${os()} ; load average before ${loadBefore}`);
+  try {
+    const gateway = await runOne('gateway', a, keys, dir);
+    say(describeRun(gateway, a));
+    const baseline = a.baseline ? await runOne('baseline', a, keys, dir) : undefined;
+    if (baseline !== undefined) say(describeRun(baseline, a));
+    const ratio = baseline === undefined ? undefined : round2(gateway.load.throughput / baseline.load.throughput);
+    const bad = failures(gateway) + (baseline === undefined ? 0 : failures(baseline));
+    if (ratio !== undefined) {
+      say(
+        `ratio: gateway / baseline throughput = ${ratio} (${Math.round(gateway.load.throughput)} / ` +
+          `${Math.round(baseline!.load.throughput)}); target ≥ 0.5: ${ratio >= 0.5 ? 'met' : 'NOT met'}`,
+      );
+      if (a.rate !== undefined) {
+        say(
+          '  fixed rate: both servers see the same offered load, so the ratio is ~1 unless one falls behind; ' +
+            `server CPU per reply ${Math.round(cpuPerReplyUs(gateway))} µs vs ${Math.round(cpuPerReplyUs(baseline!))} µs`,
+        );
+      }
+    }
+    const loadAfter = load();
+    say(`load average after ${loadAfter} (other processes on this host skew the numbers)`);
+    say(bad === 0 ? 'result: OK, no reply lost or duplicated' : `result: FAILED, ${bad} bad reply count(s)`);
+    if (a.json) {
+      process.stdout.write(
+        `${JSON.stringify({ args: a, host: os(), loadBefore, loadAfter, gateway, baseline, ratio, targetMet: ratio === undefined ? null : ratio >= 0.5, ok: bad === 0 })}\n`,
+      );
+    }
+    return bad === 0 ? 0 : 1;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 2;
+  },
+);
