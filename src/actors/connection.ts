@@ -71,6 +71,8 @@ interface Flow {
   /** accepted-for-processing messages the dispatcher refused; resubmitted in order on MAILBOX_READY */
   held: ChatMessage[];
   paused: boolean;
+  /** clock time of the last line read; the inactivity timer checks it when it fires */
+  lastReadAt: number;
 }
 
 export interface ConnectionContext {
@@ -129,7 +131,9 @@ export const connectionMachine = setup({
       Math.max(0, context.openedAt + context.settings.handshakeMs - context.ports.clock.now()),
     pingJitter: ({ context }) => Math.floor(context.ports.random() * (context.settings.pingJitterMs + 1)),
     pingInterval: ({ context }) => context.settings.pingIntervalMs,
-    idle: ({ context }) => context.settings.idleMs,
+    // PROTOCOL §7.5 [REC]: fires when the silence since the last line would reach the idle limit
+    idleCheck: ({ context }) =>
+      Math.max(0, context.flow.lastReadAt + context.settings.idleMs - context.ports.clock.now()),
   },
   guards: {
     isHandshake: ({ event }) => {
@@ -139,6 +143,8 @@ export const connectionMachine = setup({
     },
     isEmptyLine: ({ event }) => event.type === 'LINE' && decodeLine(event.line).kind === 'empty',
     isFull: ({ context }) => context.standing === 'full',
+    silentTooLong: ({ context }) =>
+      context.ports.clock.now() - context.flow.lastReadAt >= context.settings.idleMs,
     pendingAtLimit: ({ context }) => context.flow.pending.length + 1 >= context.settings.maxPendingLines,
     // PROTOCOL §7.2 [REC]: beyond the cap a connection is refused (closed without a reply, §2.4).
     capReached: ({ context }) => !context.ports.canAdmit(context.key!),
@@ -189,9 +195,11 @@ export const connectionMachine = setup({
     /** The hot path: one line on an active connection. */
     processLine: ({ context, event, self }) => {
       if (event.type !== 'LINE') return;
+      context.flow.lastReadAt = context.ports.clock.now();
       handleLine(context, event.line, self);
     },
     drainPending: ({ context, self }) => {
+      context.flow.lastReadAt = context.ports.clock.now();
       const lines = context.flow.pending;
       context.flow.pending = [];
       for (const line of lines) handleLine(context, line, self);
@@ -280,7 +288,7 @@ export const connectionMachine = setup({
     verdict: null,
     limit: input.settings.maxLineBytes,
     issuedPings: [],
-    flow: { pending: [], held: [], paused: false },
+    flow: { pending: [], held: [], paused: false, lastReadAt: 0 },
     closeReason: null,
     closeError: undefined,
   }),
@@ -393,14 +401,18 @@ export const connectionMachine = setup({
         liveness: {
           initial: 'listening',
           states: {
+            // one timer, not one per line: a line only moves `lastReadAt` (the hot path stays cheap)
             listening: {
               after: {
-                idle: {
-                  target: '#connection.closed',
-                  actions: { type: 'setCloseReason', params: { reason: 'zombie' } },
-                },
+                idleCheck: [
+                  {
+                    guard: 'silentTooLong',
+                    target: '#connection.closed',
+                    actions: { type: 'setCloseReason', params: { reason: 'zombie' } },
+                  },
+                  { target: 'listening', reenter: true },
+                ],
               },
-              on: { LINE: { target: 'listening', reenter: true } },
             },
           },
         },

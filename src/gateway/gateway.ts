@@ -1,5 +1,4 @@
 import net from 'node:net';
-import { monotonicFactory } from 'ulid';
 import { type Actor, type AnyActorRef, createActor, fromPromise, type InspectionEvent } from 'xstate';
 import { type ConnectionActor, connectionKey, connectionMachine } from '../actors/connection.js';
 import {
@@ -29,6 +28,7 @@ import type { Handshake, HmacKeys, OutgoingReply } from '../protocol/index.js';
 import { DedupWindow } from './dedup.js';
 import { DeviceDirectory } from './devices.js';
 import { RoomDirectory } from './rooms.js';
+import { traceIdFactory } from './trace-id.js';
 
 export interface GatewayOptions {
   config: Config;
@@ -72,7 +72,7 @@ export class Gateway {
   private readonly handshaking = new Set<ConnectionActor>();
   private readonly all = new Set<ConnectionActor>();
   private readonly dedup: DedupWindow;
-  private readonly newTraceId = monotonicFactory();
+  private readonly newTraceId = traceIdFactory();
   private readonly server: net.Server;
   private readonly sampler: ProcessSampler;
   private readonly settings: ConnectionSettings;
@@ -96,7 +96,8 @@ export class Gateway {
     this.devices = new DeviceDirectory(store, loggers.cat.database, this.metrics);
     this.rooms = new RoomDirectory(store, this.clock, loggers.cat.database, this.metrics, {
       autoApprove: config.rooms.autoApprove,
-      ttlMs: config.timers.standingRefreshMs,
+      // refreshed in bulk every standingRefreshMs; the ttl only catches rows that vanished
+      ttlMs: 2 * config.timers.standingRefreshMs,
     });
     this.dedup = new DedupWindow(config.processing.dedupWindowMs);
     this.telemetry = new TelemetryWriter({
@@ -564,7 +565,8 @@ export class Gateway {
       entry.info.maxMessageSize = known.maxMessageSize;
       entry.ref.send({ type: 'STANDING', status: known.status, maxMessageSize: known.maxMessageSize });
     }
-    this.rooms.invalidate();
+    // the rooms of these bots are re-read in one query per bot, so messages rarely wait for a lookup
+    await this.rooms.refresh(new Set(live.map(([, e]) => e.info.handshake.botName)));
     return { checked: live.length, changed };
   }
 

@@ -7,8 +7,6 @@ import type { RoomKey, Store } from '../infra/store/types.js';
 interface CachedRoom {
   status: string;
   readAt: number;
-  /** the invalidation generation it was read in; older entries are re-read but kept as last known */
-  generation: number;
 }
 
 /**
@@ -19,7 +17,6 @@ interface CachedRoom {
  */
 export class RoomDirectory {
   private readonly cache = new Map<string, CachedRoom>();
-  private generation = 0;
   private readonly inFlight = new Map<string, Promise<string | undefined>>();
   /** since a read failed and until one succeeds, rooms seen before are answered from the cache */
   private failing = false;
@@ -53,7 +50,7 @@ export class RoomDirectory {
     const id = RoomDirectory.id(key);
     const now = this.clock.now();
     const cached = this.cache.get(id);
-    if (cached !== undefined && cached.generation === this.generation && now - cached.readAt < this.opts.ttlMs) {
+    if (cached !== undefined && now - cached.readAt < this.opts.ttlMs) {
       return cached.status;
     }
     const lookup = this.lookup(id, key, m);
@@ -94,7 +91,7 @@ export class RoomDirectory {
 
   private remember(id: string, status: string, now: number): void {
     this.cache.delete(id);
-    this.cache.set(id, { status, readAt: now, generation: this.generation });
+    this.cache.set(id, { status, readAt: now });
     const max = this.opts.maxCached ?? 100_000;
     if (this.cache.size > max) {
       const oldest = this.cache.keys().next();
@@ -103,11 +100,28 @@ export class RoomDirectory {
   }
 
   /**
-   * Makes every cached status stale (reload bots-config, standing refresh): the next message
-   * re-reads its room. The statuses stay as last known: the gateway calls this every refresh,
-   * and clearing them would leave every room unapproved within seconds of a database outage.
+   * Re-reads the cached rooms of `botNames` in one query per bot (standing refresh, reload bots-
+   * config), so a status changed in the table takes effect within one refresh interval. Rooms not
+   * cached are left to their first message. Never rejects: on failure the last known stay.
    */
-  invalidate(): void {
-    this.generation++;
+  async refresh(botNames: Iterable<string>): Promise<void> {
+    const now = this.clock.now();
+    try {
+      for (const botName of botNames) {
+        for (const row of await this.store.listRooms({ botName })) {
+          const id = RoomDirectory.id(row);
+          const cached = this.cache.get(id);
+          if (cached !== undefined) {
+            cached.status = row.status;
+            cached.readAt = now;
+          }
+        }
+      }
+      this.failing = false;
+    } catch (error) {
+      this.failing = true;
+      this.metrics.storeErrors.inc({ op: 'refreshRooms' });
+      this.log.warn({ err: error }, 'room refresh failed; keeping the last known statuses');
+    }
   }
 }

@@ -72,6 +72,28 @@ describe('RoomDirectory (PROTOCOL §7.8)', () => {
     expect(await rooms.status(message('1'))).toBe('approved');
   });
 
+  it('picks up a status changed in the table at the next bulk refresh', async () => {
+    const clock = new SimulatedClock();
+    const { store, state } = roomStore();
+    (store as unknown as { listRooms: () => Promise<RoomRow[]> }).listRooms = async () => [
+      {
+        roomId: '1',
+        botName: 'bot',
+        deviceId: 'dev',
+        roomName: 'Room',
+        status: state.status,
+        createdAt: null,
+        updatedAt: null,
+      },
+    ];
+    const rooms = directory(store, clock);
+    expect(await rooms.status(message('1'))).toBe('pending');
+    state.status = 'blocked';
+    await rooms.refresh(['bot']);
+    expect(await rooms.status(message('1'))).toBe('blocked');
+    expect(state.reads).toBe(1);
+  });
+
   it('never makes a room of a null channel id (PROTOCOL §9 item 21)', async () => {
     const { store, state } = roomStore();
     expect(await directory(store, new SimulatedClock()).status(message(null))).toBe('unknown');

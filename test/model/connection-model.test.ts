@@ -46,7 +46,7 @@ const EVENTS: ModelEvent[] = [
   { step: 'handshake-timeout', type: 'xstate.after.handshake.connection.handshaking' },
   { step: 'device-registered', type: 'xstate.done.actor.0.connection.approved', output: verdict },
   { step: 'first-ping', type: 'xstate.after.pingJitter.connection.active.heartbeat.waiting' },
-  { step: 'zombie', type: 'xstate.after.idle.connection.active.liveness.listening' },
+  { step: 'zombie', type: 'xstate.after.idleCheck.connection.active.liveness.listening' },
   { step: 'takeover', type: 'KICK', reason: 'replaced' },
   { step: 'approve', type: 'STANDING', status: 'approved', maxMessageSize: null },
   { step: 'overflow', type: 'OVERFLOW', limit: LIMIT },

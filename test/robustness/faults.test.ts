@@ -236,8 +236,8 @@ describe('a store that throws on every call', () => {
 
     b.fail(true);
     await a.probe(); // cached room: no store call needed
-    // past the cache and standing-refresh period: every store call now throws
-    await a.tg.advance(6_000);
+    // past the room cache (2 × standing refresh) and a standing refresh: every store call now throws
+    await a.tg.advance(11_000);
     await a.probe();
     send(a, '# echo during');
     expect((await a.evil.next(anyReply)).data.text).toBe('에코: during');
