@@ -143,8 +143,7 @@ export const connectionMachine = setup({
     },
     isEmptyLine: ({ event }) => event.type === 'LINE' && decodeLine(event.line).kind === 'empty',
     isFull: ({ context }) => context.standing === 'full',
-    silentTooLong: ({ context }) =>
-      context.ports.clock.now() - context.flow.lastReadAt >= context.settings.idleMs,
+    silentTooLong: ({ context }) => context.ports.clock.now() - context.flow.lastReadAt >= context.settings.idleMs,
     pendingAtLimit: ({ context }) => context.flow.pending.length + 1 >= context.settings.maxPendingLines,
     // PROTOCOL §7.2 [REC]: beyond the cap a connection is refused (closed without a reply, §2.4).
     capReached: ({ context }) => !context.ports.canAdmit(context.key!),
