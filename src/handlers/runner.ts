@@ -6,18 +6,13 @@
 import type { ChatMessage } from '../actors/job.js';
 import { type Clock, sleep } from '../infra/clock.js';
 import type { Logger } from '../infra/logger.js';
+import type { OutgoingReply } from '../protocol/index.js';
 import type { GatewayServices, Reply, ReplyOptions } from './api.js';
 import { type EncodedReply, encodeReply, truncateCodePoints } from './reply.js';
 import type { ContextBase, Router } from './router.js';
 
-/** One `messageResponse` to send; the caller maps it to the wire of the owning connection. */
-export interface OutgoingReply {
-  room: string;
-  channelId: string | null;
-  botName: string;
-  text: string;
-  mediaWaitTime?: number;
-}
+/** One `messageResponse` to send; the caller encodes it for the owning connection's framing. */
+export type { OutgoingReply };
 
 export interface RunnerDeps {
   router: Router;
