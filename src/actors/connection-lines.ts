@@ -102,6 +102,7 @@ export function classifyLine(line: Buffer, ctx: LineContext): LineVerdict {
           userHash: a.userHash,
           timestamp: a.timestamp,
           protocol: ctx.framing,
+          legacyCallback: a.packageName !== undefined && a.logId === null,
         },
       };
     }

@@ -25,6 +25,8 @@ export interface ChatMessage {
   /** the phone's `YYYY-MM-DD HH:MM:SS` forwarding time, as sent */
   timestamp: string;
   protocol: 'v3.2' | 'v3.3';
+  /** PROTOCOL §4.1: sent by the script's legacy message callback (has packageName, no logId) */
+  legacyCallback: boolean;
 }
 
 export interface Job {

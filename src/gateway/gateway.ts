@@ -72,6 +72,7 @@ export class Gateway {
   private readonly handshaking = new Set<ConnectionActor>();
   private readonly all = new Set<ConnectionActor>();
   private readonly dedup: DedupWindow;
+  private readonly pairs: DedupWindow;
   private readonly newTraceId = traceIdFactory();
   private readonly server: net.Server;
   private readonly sampler: ProcessSampler;
@@ -100,6 +101,7 @@ export class Gateway {
       ttlMs: 2 * config.timers.standingRefreshMs,
     });
     this.dedup = new DedupWindow(config.processing.dedupWindowMs);
+    this.pairs = new DedupWindow(config.processing.pairWindowMs);
     this.telemetry = new TelemetryWriter({
       store,
       clock: this.clock,
@@ -380,6 +382,11 @@ export class Gateway {
         return 'ignored';
       }
     }
+    if (this.isOtherProducersCopy(message)) {
+      this.metrics.duplicates.inc();
+      this.opts.loggers.cat.message.debug({ traceId: message.traceId }, 'second producer copy dropped');
+      return 'ignored';
+    }
     this.telemetry.chat(chatLogRow(message, this.clock.now()));
     const log = this.opts.loggers.cat.message;
     if (standing !== 'full') {
@@ -415,6 +422,19 @@ export class Gateway {
    * after this gateway had answered "accepted": those messages were lost without a trace.
    * ENQUEUEs not taken yet count as waiting.
    */
+  /**
+   * PROTOCOL §4.1 [REC]: when the app fires both the listener and the legacy callback, one chat
+   * arrives twice in different forms; whichever copy comes second within the window is dropped.
+   */
+  private isOtherProducersCopy(m: ChatMessage): boolean {
+    const content = `${m.botName}\u0000${m.deviceId}\u0000${m.room}\u0000${m.sender}\u0000${m.text}`;
+    const mine = m.legacyCallback ? 'legacy' : 'listener';
+    const other = m.legacyCallback ? 'listener' : 'legacy';
+    if (this.pairs.has(`${other}\u0000${content}`, m.receivedAt)) return true;
+    this.pairs.add(`${mine}\u0000${content}`, m.receivedAt);
+    return false;
+  }
+
   private mailboxFull(): boolean {
     const ctx = this.dispatcher.getSnapshot().context;
     const taken = ctx.waiting + ctx.running + ctx.processed + ctx.failed + ctx.refused;

@@ -176,6 +176,37 @@ describe.each(['queued', 'direct'] as const)('message processing end to end (mod
     expect((await t.gateway.metrics.duplicates.get()).values[0]?.value).toBe(1);
   });
 
+  it('answers once when the listener and the legacy callback both deliver one chat (PROTOCOL §4.1)', async () => {
+    const t = await start({ config });
+    const c = await connect(t);
+    const legacy = (text: string) =>
+      `${JSON.stringify({
+        event: 'analyze',
+        data: {
+          room: 'Demo Room',
+          text,
+          sender: 'Alice',
+          isGroupChat: true,
+          channelId: ROOM_A,
+          packageName: 'com.kakao.talk',
+          threadId: null,
+          userHash: `rnd${Math.random()}`,
+          isMention: false,
+          timestamp: '2025-07-24 14:03:27',
+          botName: BOT,
+          auth: c.auth(),
+        },
+      })}\n`;
+    c.analyze('# echo pair one', { channelId: ROOM_A });
+    c.writeRaw(legacy('# echo pair one'));
+    c.writeRaw(legacy('# echo pair two')); // legacy first this time
+    c.analyze('# echo pair two', { channelId: ROOM_A });
+    c.analyze('# echo after', { channelId: ROOM_A });
+    await until(() => replies(c).includes('에코: after'));
+    expect(replies(c)).toEqual(['에코: pair one', '에코: pair two', '에코: after']);
+    expect((await t.gateway.metrics.duplicates.get()).values[0]?.value).toBe(2);
+  });
+
   it('runs an operator handler module (examples/echo-bot.mjs)', async () => {
     const bot = await loadHandlerModule(join(process.cwd(), 'examples/echo-bot.mjs'));
     const t = await start({ config, bots: [bot] });

@@ -23,6 +23,7 @@ const message = (channelId: string | null): ChatMessage => ({
   userHash: null,
   timestamp: '',
   protocol: 'v3.2',
+  legacyCallback: false,
 });
 
 /** A store whose room reads answer, fail, or hang, as the test says. */

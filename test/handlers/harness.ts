@@ -23,6 +23,7 @@ export function chat(text: string, over: Partial<ChatMessage> = {}): ChatMessage
     userHash: null,
     timestamp: '2025-07-24 14:03:27',
     protocol: 'v3.2',
+    legacyCallback: false,
     ...over,
   };
 }

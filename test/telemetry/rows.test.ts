@@ -21,6 +21,7 @@ function message(over: Partial<ChatMessage> = {}): ChatMessage {
     userHash: '9f8e7d6c5b4a',
     timestamp: '2025-07-24 14:03:27',
     protocol: 'v3.2',
+    legacyCallback: false,
     ...over,
   };
 }

@@ -31,6 +31,7 @@ const message: ChatMessage = {
   userHash: null,
   timestamp: '2025-07-24 14:00:00',
   protocol: 'v3.2',
+  legacyCallback: false,
 };
 
 describe('telemetry writer on the SQLite store', () => {

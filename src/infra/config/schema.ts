@@ -89,6 +89,9 @@ export const configSchema = z.object({
       deadlineMs: positiveInt.default(300_000).describe('processing deadline of one message'),
       replyGapMs: ms.default(1_000).describe('pause between several replies to one message'),
       dedupWindowMs: ms.default(60_000).describe('window in which a repeated (channelId, logId) is dropped'),
+      pairWindowMs: ms
+        .default(5_000)
+        .describe('window in which the listener and legacy-callback copies of one chat are one message'),
       restartLimit: positiveInt.default(5).describe('worker restarts allowed within restartWindowMs'),
       restartWindowMs: positiveInt.default(10_000).describe('window of the worker restart limit'),
     })
@@ -101,6 +104,7 @@ export const configSchema = z.object({
       deadlineMs: 300_000,
       replyGapMs: 1_000,
       dedupWindowMs: 60_000,
+      pairWindowMs: 5_000,
       restartLimit: 5,
       restartWindowMs: 10_000,
     }),

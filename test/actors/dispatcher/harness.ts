@@ -28,6 +28,7 @@ export function makeJob(id: string, bot = 'bot', room = 'room'): Job {
     userHash: null,
     timestamp: '2025-07-24 14:03:27',
     protocol: 'v3.2',
+    legacyCallback: false,
   };
   return { id, botKey: bot, roomKey: `${bot}\u0000${room}`, enqueuedAt: 0, attempts: 0, message };
 }
