@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { InspectionEvent } from 'xstate';
 import { Gateway } from './gateway/gateway.js';
@@ -80,7 +81,16 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
     stately?.inspect(event);
   };
 
-  const gateway = new Gateway({ config, store, loggers, keys: keys.keys, metrics, bots, inspect });
+  const gateway = new Gateway({
+    config,
+    store,
+    loggers,
+    keys: keys.keys,
+    metrics,
+    bots,
+    inspect,
+    tls: readTls(config),
+  });
   await gateway.start();
 
   const sampler = new SystemSampler({
@@ -146,4 +156,14 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
       log.info({ unfinished }, 'stopped');
     },
   };
+}
+
+/** PEM files of `tls.certFile` / `tls.keyFile`; both or neither. */
+function readTls(config: Config): { key: Buffer; cert: Buffer } | undefined {
+  const { certFile, keyFile } = config.tls;
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) {
+    throw new Error('tls.certFile and tls.keyFile go together (MSGBOT_TLS_CERT_FILE, MSGBOT_TLS_KEY_FILE)');
+  }
+  return { cert: readFileSync(certFile), key: readFileSync(keyFile) };
 }

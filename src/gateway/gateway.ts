@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import { type Actor, type AnyActorRef, createActor, fromPromise, type InspectionEvent } from 'xstate';
 import { type ConnectionActor, connectionKey, connectionMachine } from '../actors/connection.js';
 import {
@@ -44,6 +45,8 @@ export interface GatewayOptions {
   inspect?: (event: InspectionEvent) => void;
   /** process name written into telemetry rows */
   processName?: string;
+  /** PEM key and certificate: the listener speaks TLS (clients that can; v3.2.2 phones cannot) */
+  tls?: { key: Buffer; cert: Buffer };
 }
 
 interface LiveInfo {
@@ -164,9 +167,16 @@ export class Gateway {
       error: (err) => loggers.cat.dispatch.fatal({ err }, 'dispatcher failed'),
     });
 
-    this.server = net.createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 30_000 }, (socket) =>
-      this.admit(socket),
-    );
+    const socketOptions = { noDelay: true, keepAlive: true, keepAliveInitialDelay: 30_000 };
+    const admit = (socket: net.Socket) => this.admit(socket);
+    this.server =
+      opts.tls === undefined
+        ? net.createServer(socketOptions, admit)
+        : tls.createServer({ ...socketOptions, ...opts.tls, handshakeTimeout: config.timers.handshakeMs }, admit);
+    this.server.on('tlsClientError', (err: Error) => {
+      this.metrics.connectionsRefused.inc({ reason: 'tls' });
+      loggers.cat.client.debug({ err: err.message }, 'TLS handshake failed');
+    });
     this.server.on('error', (err) => loggers.cat.client.error({ err }, 'listener error'));
   }
 
@@ -190,7 +200,12 @@ export class Gateway {
     const address = this.server.address();
     this.boundPort = typeof address === 'object' && address !== null ? address.port : this.opts.config.port;
     this.opts.loggers.cat.client.info(
-      { host: this.opts.config.host, port: this.boundPort, mode: this.opts.config.processing.mode },
+      {
+        host: this.opts.config.host,
+        port: this.boundPort,
+        mode: this.opts.config.processing.mode,
+        tls: this.opts.tls !== undefined,
+      },
       'listening for phones',
     );
     return this;

@@ -239,6 +239,8 @@ describe('configEnvVars', () => {
       'db.url',
       'hmac.secret',
       'hmac.salt',
+      'tls.certFile',
+      'tls.keyFile',
       'handlers',
       ...LOG_CATEGORIES.map((c) => `log.categories.${c}`),
     ];

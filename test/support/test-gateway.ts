@@ -19,6 +19,7 @@ export interface TestGatewayOptions {
   random?: () => number;
   /** an XState inspect observer handed to the gateway (every actor it creates) */
   inspect?: (event: InspectionEvent) => void;
+  tls?: { key: Buffer; cert: Buffer };
 }
 
 /** A real gateway on 127.0.0.1:<ephemeral> with an in-memory SQLite store and captured JSON logs. */
@@ -58,6 +59,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}) {
     bots: typeof opts.bots === 'function' ? opts.bots((clock ?? systemClock) as Clock) : opts.bots,
     random: opts.random ?? (() => 0.5),
     inspect: opts.inspect,
+    tls: opts.tls,
   });
   await gateway.start();
   return {

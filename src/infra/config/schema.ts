@@ -31,6 +31,12 @@ export const configSchema = z.object({
       migrateRetryMs: positiveInt.default(30_000).describe('retry interval of a start-up migration that failed'),
     })
     .default({ connectTimeoutMs: 3_000, migrateRetryMs: 30_000 }),
+  tls: z
+    .object({
+      certFile: z.string().min(1).optional().describe('PEM certificate: with keyFile, phones connect over TLS'),
+      keyFile: z.string().min(1).optional().describe('PEM private key file of certFile'),
+    })
+    .default({}),
   hmac: z
     .object({
       secret: z.string().min(1).optional().describe('shared secret of the bridge script (secret)'),
