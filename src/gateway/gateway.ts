@@ -389,17 +389,10 @@ export class Gateway {
       this.dispatcher.send({ type: 'WAIT_FOR_ROOM', ref: self });
       return 'full';
     }
-    if (message.logId !== null && message.channelId !== null) {
-      const key = `${message.botName}\u0000${message.deviceId}\u0000${message.channelId}\u0000${message.logId}`;
-      if (this.dedup.check(key, message.receivedAt)) {
-        this.metrics.duplicates.inc();
-        this.opts.loggers.cat.message.debug({ traceId: message.traceId, logId: message.logId }, 'duplicate dropped');
-        return 'ignored';
-      }
-    }
-    if (this.isOtherProducersCopy(message)) {
+    const duplicate = this.duplicateOf(message);
+    if (duplicate !== undefined) {
       this.metrics.duplicates.inc();
-      this.opts.loggers.cat.message.debug({ traceId: message.traceId }, 'second producer copy dropped');
+      this.opts.loggers.cat.message.debug({ traceId: message.traceId, logId: message.logId }, duplicate);
       return 'ignored';
     }
     this.telemetry.chat(chatLogRow(message, this.clock.now()));
@@ -416,18 +409,41 @@ export class Gateway {
       this.runDirect(message);
       return 'accepted';
     }
-    const job: Job = {
-      id: message.traceId,
-      botKey: message.botName,
-      roomKey: roomKeyOf(message),
-      enqueuedAt: this.clock.now(),
-      attempts: 0,
-      message,
-    };
+    const job = this.jobOf(message, 0);
     this.enqueued++;
     this.dispatcher.send({ type: 'ENQUEUE', job, replyTo: self });
     this.metrics.mailboxDepth.set(this.dispatcher.getSnapshot().context.waiting);
     return 'accepted';
+  }
+
+  /**
+   * Why a message is a copy of one already handled (the log message), or undefined.
+   * PROTOCOL §4.1 [REC], §9 item 15: a packet re-sent after a failed write repeats its
+   * (channelId, logId); when the app fires both the listener and the legacy callback, one chat
+   * arrives twice in different forms, and whichever copy comes second within the window is dropped.
+   */
+  private duplicateOf(m: ChatMessage): string | undefined {
+    if (m.logId !== null && m.channelId !== null) {
+      const key = `${m.botName}\u0000${m.deviceId}\u0000${m.channelId}\u0000${m.logId}`;
+      if (this.dedup.check(key, m.receivedAt)) return 'duplicate dropped';
+    }
+    const content = `${m.botName}\u0000${m.deviceId}\u0000${m.room}\u0000${m.sender}\u0000${m.text}`;
+    const mine = m.legacyCallback ? 'legacy' : 'listener';
+    const other = m.legacyCallback ? 'listener' : 'legacy';
+    if (this.pairs.has(`${other}\u0000${content}`, m.receivedAt)) return 'second producer copy dropped';
+    this.pairs.add(`${mine}\u0000${content}`, m.receivedAt);
+    return undefined;
+  }
+
+  private jobOf(message: ChatMessage, attempts: number): Job {
+    return {
+      id: message.traceId,
+      botKey: message.botName,
+      roomKey: roomKeyOf(message),
+      enqueuedAt: this.clock.now(),
+      attempts,
+      message,
+    };
   }
 
   /**
@@ -437,19 +453,6 @@ export class Gateway {
    * after this gateway had answered "accepted": those messages were lost without a trace.
    * ENQUEUEs not taken yet count as waiting.
    */
-  /**
-   * PROTOCOL §4.1 [REC]: when the app fires both the listener and the legacy callback, one chat
-   * arrives twice in different forms; whichever copy comes second within the window is dropped.
-   */
-  private isOtherProducersCopy(m: ChatMessage): boolean {
-    const content = `${m.botName}\u0000${m.deviceId}\u0000${m.room}\u0000${m.sender}\u0000${m.text}`;
-    const mine = m.legacyCallback ? 'legacy' : 'listener';
-    const other = m.legacyCallback ? 'listener' : 'legacy';
-    if (this.pairs.has(`${other}\u0000${content}`, m.receivedAt)) return true;
-    this.pairs.add(`${mine}\u0000${content}`, m.receivedAt);
-    return false;
-  }
-
   private mailboxFull(): boolean {
     const ctx = this.dispatcher.getSnapshot().context;
     const taken = ctx.waiting + ctx.running + ctx.processed + ctx.failed + ctx.refused;
@@ -465,14 +468,7 @@ export class Gateway {
     );
     const started = this.clock.now();
     this.directRunning++;
-    const job: Job = {
-      id: message.traceId,
-      botKey: message.botName,
-      roomKey: roomKeyOf(message),
-      enqueuedAt: started,
-      attempts: 1,
-      message,
-    };
+    const job = this.jobOf(message, 1);
     this.runJob(job, controller.signal)
       .then(
         () => this.onOutcome(job, { status: 'processed' }, 0, this.clock.now() - started),
