@@ -53,12 +53,11 @@ export class RoomDirectory {
     if (cached !== undefined && now - cached.readAt < this.opts.ttlMs) {
       return cached.status;
     }
-    const lookup = this.lookup(id, key, m);
     if (cached !== undefined && this.failing) {
-      void lookup;
+      void this.lookup(id, key, m); // re-read in the background; answer from the last known now
       return cached.status;
     }
-    return (await lookup) ?? cached?.status ?? 'unknown';
+    return (await this.lookup(id, key, m)) ?? cached?.status ?? 'unknown';
   }
 
   /** One read (deduplicated per room); undefined when the database failed. */
