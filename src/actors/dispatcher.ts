@@ -119,6 +119,14 @@ export interface DispatcherInput {
   now?: () => number;
   /** inspection observer for the gate actors (they are roots with their own system) */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /**
+   * How long a gate that fell idle and empty stays up before it is stopped (0 = stopped at
+   * once). A busy room re-acquires its gate every few messages; keeping it for a while spares
+   * an actor start and stop per message.
+   */
+  gateIdleMs?: number;
+  /** idle gates kept per kind (room, bot) at most; beyond it the longest-idle one is stopped at once */
+  maxIdleGates?: number;
 }
 
 export interface DispatcherContext {
@@ -128,6 +136,8 @@ export interface DispatcherContext {
   readonly deadlineMs: number;
   readonly restartLimit: number;
   readonly restartWindowMs: number;
+  readonly gateIdleMs: number;
+  readonly maxIdleGates: number;
   readonly now: () => number;
   /** jobs accepted and not yet started */
   waiting: number;
@@ -147,6 +157,11 @@ export interface DispatcherContext {
   ready: Fifo<RoomQueue>;
   botGates: Map<string, GateRef>;
   roomGates: Map<string, GateRef>;
+  /** gates with nothing in flight or waiting, by key → idle since (epoch ms), longest idle first */
+  idleBotGates: Map<string, number>;
+  idleRoomGates: Map<string, number>;
+  /** a GATES.SWEEP is scheduled */
+  sweepArmed: boolean;
   workers: Map<string, WorkerSlot>;
   idle: WorkerSlot[];
   /** refs told MAILBOX_FULL (or registered by WAIT_FOR_ROOM), each told MAILBOX_READY once */
@@ -188,6 +203,8 @@ export type DispatcherEvent =
   | { type: 'WAIT_FOR_ROOM'; ref: AnyActorRef }
   | { type: 'SHUTDOWN' }
   | { type: 'GATE.ERROR'; key: string; error: string }
+  /** delayed, raised by the dispatcher itself: stop gates idle for `gateIdleMs` */
+  | { type: 'GATES.SWEEP' }
   | WorkerDoneEvent
   | WorkerErrorEvent;
 
@@ -223,6 +240,8 @@ export interface Effects {
   respawn: string | null;
   restart: RestartReport | null;
   unhealthy: UnhealthyReport | null;
+  /** schedule a GATES.SWEEP in this many ms */
+  sweepInMs: number | null;
 }
 
 const ACQUIRE = { type: 'ACQUIRE' } as const;
@@ -250,13 +269,93 @@ function place(ctx: DispatcherContext, room: RoomQueue): void {
   ctx.ready.push(room);
 }
 
-function gateOf(ctx: DispatcherContext, gates: Map<string, GateRef>, key: string, limit: number): GateRef {
+function gateOf(
+  ctx: DispatcherContext,
+  gates: Map<string, GateRef>,
+  idle: Map<string, number>,
+  key: string,
+  limit: number,
+): GateRef {
   let gate = gates.get(key);
   if (gate === undefined) {
     gate = startGate(key, limit, ctx.gateOptions);
     gates.set(key, gate);
+  } else if (idle.size > 0) {
+    idle.delete(key); // an idle gate back in use
   }
   return gate;
+}
+
+/**
+ * A gate with nothing in flight and nothing waiting: stopped at once when `gateIdleMs` is 0,
+ * otherwise kept (visible as `open`, 0 in flight) until a sweep finds it idle for that long.
+ */
+function retire(
+  ctx: DispatcherContext,
+  fx: Effects,
+  gates: Map<string, GateRef>,
+  idle: Map<string, number>,
+  key: string,
+  gate: GateRef,
+): void {
+  if (ctx.gateIdleMs === 0) {
+    gate.stop();
+    gates.delete(key);
+    return;
+  }
+  idle.set(key, ctx.now());
+  if (idle.size > ctx.maxIdleGates) {
+    // Memory stays bounded however many rooms went quiet at once: the longest idle goes first.
+    const oldest = idle.keys().next().value as string;
+    idle.delete(oldest);
+    gates.get(oldest)?.stop();
+    gates.delete(oldest);
+  }
+  if (!ctx.sweepArmed) {
+    ctx.sweepArmed = true;
+    fx.sweepInMs = ctx.gateIdleMs;
+  }
+}
+
+/** Stops the gates of `idle` that stayed idle for gateIdleMs; returns when the next one is due. */
+function sweepGates(
+  ctx: DispatcherContext,
+  gates: Map<string, GateRef>,
+  idle: Map<string, number>,
+  waiting: (key: string) => boolean,
+  now: number,
+): number {
+  for (const [key, since] of idle) {
+    if (now - since < ctx.gateIdleMs) return since + ctx.gateIdleMs;
+    idle.delete(key);
+    const gate = gates.get(key);
+    // Work queued behind a gate without a slot taken: the gate stays (it is re-parked when released).
+    if (gate === undefined || inFlightOf(gate) > 0 || waiting(key)) continue;
+    gate.stop();
+    gates.delete(key);
+  }
+  return Number.POSITIVE_INFINITY;
+}
+
+function onSweep(ctx: DispatcherContext, fx: Effects): void {
+  const now = ctx.now();
+  const nextRoom = sweepGates(ctx, ctx.roomGates, ctx.idleRoomGates, (key) => ctx.queues.has(key), now);
+  const nextBot = sweepGates(ctx, ctx.botGates, ctx.idleBotGates, (key) => ctx.bots.has(key), now);
+  const next = Math.min(nextRoom, nextBot);
+  ctx.sweepArmed = next !== Number.POSITIVE_INFINITY;
+  if (ctx.sweepArmed) fx.sweepInMs = Math.max(1, next - now);
+}
+
+/** Every gate, busy or idle: when the dispatcher is done (closed) or stopped by its owner. */
+export function stopGates(
+  ctx: Pick<DispatcherContext, 'botGates' | 'roomGates' | 'idleBotGates' | 'idleRoomGates'>,
+): void {
+  for (const gate of ctx.roomGates.values()) gate.stop();
+  for (const gate of ctx.botGates.values()) gate.stop();
+  ctx.roomGates.clear();
+  ctx.botGates.clear();
+  ctx.idleRoomGates.clear();
+  ctx.idleBotGates.clear();
 }
 
 /** Adds a job to its room's queue (at the head for a re-queued job). */
@@ -299,8 +398,8 @@ export function schedule(ctx: DispatcherContext, fx: Effects): void {
       continue;
     }
     // PROTOCOL §7.6: the bot slot first, then the room slot. Gates are created on demand.
-    gateOf(ctx, ctx.botGates, job.botKey, ctx.perBot).send(ACQUIRE);
-    gateOf(ctx, ctx.roomGates, room.key, ctx.perRoom).send(ACQUIRE);
+    gateOf(ctx, ctx.botGates, ctx.idleBotGates, job.botKey, ctx.perBot).send(ACQUIRE);
+    gateOf(ctx, ctx.roomGates, ctx.idleRoomGates, room.key, ctx.perRoom).send(ACQUIRE);
     room.jobs.shift();
     ctx.waiting--;
     bot.waiting--;
@@ -316,18 +415,15 @@ export function schedule(ctx: DispatcherContext, fx: Effects): void {
   }
 }
 
-/** Gives back a finished job's gate slots; wakes what waited on them; stops gates that are idle and empty. */
-function release(ctx: DispatcherContext, job: Job): void {
+/** Gives back a finished job's gate slots; wakes what waited on them; retires gates that are idle and empty. */
+function release(ctx: DispatcherContext, fx: Effects, job: Job): void {
   // Room first, so a room woken by the bot below is placed against its room gate's current count.
   const roomGate = ctx.roomGates.get(job.roomKey);
   if (roomGate !== undefined) {
     roomGate.send(RELEASE);
     const room = ctx.queues.get(job.roomKey);
     if (room === undefined) {
-      if (inFlightOf(roomGate) === 0) {
-        roomGate.stop();
-        ctx.roomGates.delete(job.roomKey);
-      }
+      if (inFlightOf(roomGate) === 0) retire(ctx, fx, ctx.roomGates, ctx.idleRoomGates, job.roomKey, roomGate);
     } else if (room.place === 'roomFull') {
       place(ctx, room);
     }
@@ -337,10 +433,7 @@ function release(ctx: DispatcherContext, job: Job): void {
     botGate.send(RELEASE);
     const bot = ctx.bots.get(job.botKey);
     if (bot === undefined) {
-      if (inFlightOf(botGate) === 0) {
-        botGate.stop();
-        ctx.botGates.delete(job.botKey);
-      }
+      if (inFlightOf(botGate) === 0) retire(ctx, fx, ctx.botGates, ctx.idleBotGates, job.botKey, botGate);
     } else {
       // One slot freed: wake one parked room. It had room capacity when parked and its room gate
       // can only have drained since, so it lands in the ready ring.
@@ -393,7 +486,7 @@ function onWorkerDone(ctx: DispatcherContext, fx: Effects, event: WorkerDoneEven
   slot.job = null;
   ctx.idle.push(slot);
   finish(ctx, fx, slot, job, event.outcome);
-  release(ctx, job);
+  release(ctx, fx, job);
   schedule(ctx, fx);
   notifyIfRoom(ctx, fx);
 }
@@ -426,7 +519,7 @@ function onWorkerCrash(ctx: DispatcherContext, fx: Effects, workerId: string, er
     } else {
       finish(ctx, fx, slot, job, { status: 'failed', reason: 'crash', error: text });
     }
-    release(ctx, job);
+    release(ctx, fx, job);
   }
   schedule(ctx, fx);
   notifyIfRoom(ctx, fx);
@@ -533,6 +626,7 @@ const step = dispatcherSetup.enqueueActions(({ context, event, enqueue }) => {
   fx.respawn = null;
   fx.restart = null;
   fx.unhealthy = null;
+  fx.sweepInMs = null;
   switch (event.type) {
     case 'ENQUEUE':
       onEnqueue(context, fx, event.job, event.replyTo);
@@ -542,6 +636,9 @@ const step = dispatcherSetup.enqueueActions(({ context, event, enqueue }) => {
       break;
     case 'WORKER.DONE':
       onWorkerDone(context, fx, event);
+      break;
+    case 'GATES.SWEEP':
+      onSweep(context, fx);
       break;
     case 'GATE.ERROR':
       if (context.healthy) {
@@ -567,6 +664,7 @@ const step = dispatcherSetup.enqueueActions(({ context, event, enqueue }) => {
   for (const slot of fx.starts) enqueue.sendTo(slot.id, { type: 'START', job: slot.job! });
   for (const report of fx.outcomes) enqueue({ type: 'reportOutcome', params: report });
   for (const { to, event: out } of fx.sends) enqueue.sendTo(to, out);
+  if (fx.sweepInMs !== null) enqueue.raise({ type: 'GATES.SWEEP' }, { delay: fx.sweepInMs });
 });
 
 const spawnWorkers = dispatcherSetup.enqueueActions(({ context, enqueue }) => {
@@ -593,6 +691,8 @@ export const dispatcherMachine = dispatcherSetup.createMachine({
       deadlineMs: input.deadlineMs,
       restartLimit: input.restartLimit,
       restartWindowMs: input.restartWindowMs,
+      gateIdleMs: input.gateIdleMs ?? 0,
+      maxIdleGates: input.maxIdleGates ?? 1_000,
       now: input.now ?? Date.now,
       waiting: 0,
       running: 0,
@@ -607,6 +707,9 @@ export const dispatcherMachine = dispatcherSetup.createMachine({
       ready: new Fifo(),
       botGates: new Map(),
       roomGates: new Map(),
+      idleBotGates: new Map(),
+      idleRoomGates: new Map(),
+      sweepArmed: false,
       workers,
       idle,
       waiters: new Set(),
@@ -616,7 +719,7 @@ export const dispatcherMachine = dispatcherSetup.createMachine({
         onError: (key, error) => self.send({ type: 'GATE.ERROR', key, error: messageOf(error) }),
       },
       workerLogic,
-      fx: { starts: [], outcomes: [], sends: [], respawn: null, restart: null, unhealthy: null },
+      fx: { starts: [], outcomes: [], sends: [], respawn: null, restart: null, unhealthy: null, sweepInMs: null },
     };
   },
   on: {
@@ -624,6 +727,7 @@ export const dispatcherMachine = dispatcherSetup.createMachine({
     WAIT_FOR_ROOM: { actions: step },
     'WORKER.DONE': { actions: step },
     'GATE.ERROR': { actions: step },
+    'GATES.SWEEP': { actions: step },
     'xstate.error.actor.*': { actions: step },
   },
   // Workers are children (there are few of them): spawn and stop cost is per child map copy.
@@ -641,7 +745,7 @@ export const dispatcherMachine = dispatcherSetup.createMachine({
       always: { guard: 'drained', target: 'closed' },
     },
     // ENQUEUE is refused with MAILBOX_CLOSED here and in `closing` (context.accepting).
-    closed: {},
+    closed: { entry: ({ context }) => stopGates(context) },
   },
 });
 

@@ -17,12 +17,12 @@ export class WorkerCrash extends Error {
 }
 
 /**
- * What `runJob` receives. `signal` aborts when the deadline passes; the promise creator's own
- * `signal` argument (from xstate) also aborts then, and additionally when the actor system stops.
+ * What `runJob` receives. The promise creator's own `signal` argument (from xstate) is the job's
+ * abort signal: leaving `running` — the deadline, or the actor system stopping — stops the
+ * invoked runner, which aborts it.
  */
 export interface RunJobInput {
   job: Job;
-  signal: AbortSignal;
 }
 
 export interface WorkerInput {
@@ -34,8 +34,6 @@ export interface WorkerContext {
   workerId: string;
   deadlineMs: number;
   job: Job | null;
-  /** per run, so a late-settling handler of an old job can never be aborted by a newer one */
-  abort: AbortController | null;
 }
 
 export type WorkerEvent = { type: 'START'; job: Job };
@@ -85,9 +83,6 @@ export const workerMachine = setup({
     crash: ({ event }) => {
       throw 'error' in event ? event.error : new WorkerCrash('worker crashed');
     },
-    abortRun: ({ context }) => {
-      context.abort?.abort(new DOMException('processing deadline passed', 'TimeoutError'));
-    },
     reportProcessed: sendParent(({ context }) => done(context, PROCESSED)),
     reportTimeout: sendParent(({ context }) => done(context, TIMED_OUT)),
     reportError: sendParent(({ context, event }) =>
@@ -97,26 +92,27 @@ export const workerMachine = setup({
         error: messageOf('error' in event ? event.error : undefined),
       }),
     ),
-    clear: assign({ job: null, abort: null }),
+    clear: assign({ job: null }),
   },
 }).createMachine({
   id: 'worker',
-  context: ({ input }) => ({ workerId: input.workerId, deadlineMs: input.deadlineMs, job: null, abort: null }),
+  context: ({ input }) => ({ workerId: input.workerId, deadlineMs: input.deadlineMs, job: null }),
   initial: 'idle',
   states: {
     idle: {
       on: {
         START: {
           target: 'running',
-          actions: assign({ job: ({ event }) => event.job, abort: () => new AbortController() }),
+          actions: assign({ job: ({ event }) => event.job }),
         },
       },
     },
     running: {
-      // Leaving the state stops the invoked runner, which aborts xstate's signal (if still pending).
+      // Leaving the state stops the invoked runner, which aborts its signal (if still pending):
+      // one AbortController per job, xstate's own.
       invoke: {
         src: 'runJob',
-        input: ({ context }) => ({ job: context.job!, signal: context.abort!.signal }),
+        input: ({ context }) => ({ job: context.job! }),
         onDone: { target: 'idle', actions: ['reportProcessed', 'clear'] },
         onError: [
           { guard: 'isCrash', actions: 'crash' },
@@ -124,7 +120,7 @@ export const workerMachine = setup({
         ],
       },
       after: {
-        deadline: { target: 'idle', actions: ['abortRun', 'reportTimeout', 'clear'] },
+        deadline: { target: 'idle', actions: ['reportTimeout', 'clear'] },
       },
     },
   },

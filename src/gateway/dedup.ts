@@ -1,11 +1,17 @@
 /**
- * A time window of seen keys. Entries live in insertion order and every key of one window has the
- * same lifetime, so expiry pops from the front: O(1) amortised, bounded by `maxEntries`.
+ * A time window of seen keys. Every key of one window has the same lifetime, so entries expire
+ * in insertion order: a FIFO of (key, expiry) beside the map makes expiry O(1) amortised and
+ * allocation-free on the hot path; the window is bounded by `maxEntries`.
  * Used for PROTOCOL §4.1 [REC] / §9 item 15: re-sent packets (same channelId and logId) and the
  * two producers of one chat message (listener and legacy callback).
  */
 export class DedupWindow {
+  /** key → expiry of its latest recording */
   private readonly seen = new Map<string, number>();
+  /** recordings in time order; a key recorded again appears twice, only its latest counts */
+  private keys: string[] = [];
+  private expiries: number[] = [];
+  private head = 0;
 
   constructor(
     private readonly windowMs: number,
@@ -21,8 +27,11 @@ export class DedupWindow {
 
   add(key: string, now: number): void {
     this.expire(now);
-    this.seen.delete(key);
-    this.seen.set(key, now + this.windowMs);
+    const expires = now + this.windowMs;
+    this.seen.set(key, expires);
+    this.keys.push(key);
+    this.expiries.push(expires);
+    while (this.seen.size > this.maxEntries) this.dropHead();
   }
 
   /** True when the key was seen within the window; otherwise records it. */
@@ -37,9 +46,24 @@ export class DedupWindow {
   }
 
   private expire(now: number): void {
-    for (const [k, expires] of this.seen) {
-      if (expires > now && this.seen.size < this.maxEntries) break;
-      this.seen.delete(k);
+    while (this.head < this.keys.length && this.expiries[this.head]! <= now) this.dropHead();
+    if (this.head > 1024 && this.head * 2 > this.keys.length) {
+      this.keys = this.keys.slice(this.head);
+      this.expiries = this.expiries.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Forgets the oldest recording, and its key unless the key was recorded again since. */
+  private dropHead(): void {
+    const key = this.keys[this.head]!;
+    if (this.seen.get(key) === this.expiries[this.head]) this.seen.delete(key);
+    this.keys[this.head] = '';
+    this.head++;
+    if (this.head === this.keys.length) {
+      this.keys.length = 0;
+      this.expiries.length = 0;
+      this.head = 0;
     }
   }
 }

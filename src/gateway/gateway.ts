@@ -10,9 +10,10 @@ import {
   type Standing,
   standingOf,
 } from '../actors/connection-ports.js';
-import { dispatcherMachine } from '../actors/dispatcher.js';
+import { dispatcherMachine, stopGates } from '../actors/dispatcher.js';
 import { type ChatMessage, type Job, type JobOutcome, roomKeyOf } from '../actors/job.js';
 import { ConnectionRegistry } from '../actors/registry.js';
+import type { RunJobInput } from '../actors/worker.js';
 import type { BotModule, ConnectionInfo, GatewayServices } from '../handlers/api.js';
 import { createRouter } from '../handlers/router.js';
 import { handleMessage } from '../handlers/runner.js';
@@ -157,6 +158,8 @@ export class Gateway {
           deadlineMs: p.deadlineMs,
           restartLimit: p.restartLimit,
           restartWindowMs: p.restartWindowMs,
+          gateIdleMs: p.gateIdleMs,
+          maxIdleGates: p.maxIdleGates,
           now: () => this.clock.now(),
         },
         clock: this.clock,
@@ -493,10 +496,11 @@ export class Gateway {
   /** One message through room approval and the handlers (PROTOCOL §7.7 steps 3–7). */
   async runJob(job: Job, signal: AbortSignal): Promise<void> {
     const message = job.message;
-    const log = this.opts.loggers.cat.message.child({ traceId: message.traceId });
-    const status = await this.rooms.status(message);
+    const log = this.opts.loggers.cat.message;
+    // usually known: rooms are cached and refreshed in bulk, so most messages never wait here
+    const status = this.rooms.statusNow(message) ?? (await this.rooms.status(message));
     if (status !== 'approved') {
-      log.debug({ roomStatus: status }, 'room not approved; no reply');
+      log.debug({ traceId: message.traceId, roomStatus: status }, 'room not approved; no reply');
       return;
     }
     const key = connectionKey(message.botName, message.deviceId);
@@ -513,7 +517,7 @@ export class Gateway {
       onTruncated: () => this.metrics.repliesTruncated.inc(),
     });
     // issue 5 §2: the handler stage of the trace
-    log.debug({ replies: result.replies, aborted: result.aborted }, 'handler finished');
+    log.debug({ traceId: message.traceId, replies: result.replies, aborted: result.aborted }, 'handler finished');
   }
 
   /** PROTOCOL §2.7: replies go to whichever connection holds the key now. */
@@ -677,6 +681,7 @@ export class Gateway {
     }
     for (const actor of [...this.all]) actor.send({ type: 'KICK', reason: 'shutdown' });
     this.dispatcher.stop();
+    stopGates(this.dispatcher.getSnapshot().context);
     this.sampler.stop();
     await this.telemetry.close(5_000);
     await closed;
@@ -686,7 +691,7 @@ export class Gateway {
 
 /** The workers' job runner: the promise actor's own signal aborts when the worker gives up. */
 function dispatcherRunJob(gateway: Gateway) {
-  return fromPromise<void, { job: Job; signal: AbortSignal }>(({ input, signal }) => gateway.runJob(input.job, signal));
+  return fromPromise<void, RunJobInput>(({ input, signal }) => gateway.runJob(input.job, signal));
 }
 
 function gateView(gate: AnyActorRef): { state: unknown; inFlight: unknown } {

@@ -4,6 +4,10 @@ import type { Logger } from '../infra/logger.js';
 import type { Metrics } from '../infra/metrics.js';
 import type { RoomKey, Store } from '../infra/store/types.js';
 
+function cacheId(botName: string, deviceId: string, roomId: string): string {
+  return `${botName}\u0000${deviceId}\u0000${roomId}`;
+}
+
 interface CachedRoom {
   status: string;
   readAt: number;
@@ -36,7 +40,7 @@ export class RoomDirectory {
   }
 
   private static id(k: RoomKey): string {
-    return `${k.botName}\u0000${k.deviceId}\u0000${k.roomId}`;
+    return cacheId(k.botName, k.deviceId, k.roomId);
   }
 
   /**
@@ -45,19 +49,26 @@ export class RoomDirectory {
    * in the background), so a dead database never holds up replies (DESIGN.md §4).
    */
   async status(m: ChatMessage): Promise<string> {
-    const key = RoomDirectory.keyOf(m);
-    if (key === undefined) return 'unknown';
+    const known = this.statusNow(m);
+    if (known !== undefined) return known;
+    const key = RoomDirectory.keyOf(m)!;
     const id = RoomDirectory.id(key);
-    const now = this.clock.now();
+    return (await this.lookup(id, key, m)) ?? this.cache.get(id)?.status ?? 'unknown';
+  }
+
+  /**
+   * The status when it is known without waiting for the database (fresh in the cache, or the
+   * last known one while the database is failing); undefined when `status` must read it.
+   */
+  statusNow(m: ChatMessage): string | undefined {
+    if (m.channelId === null) return 'unknown';
+    const id = cacheId(m.botName, m.deviceId, m.channelId);
     const cached = this.cache.get(id);
-    if (cached !== undefined && now - cached.readAt < this.opts.ttlMs) {
-      return cached.status;
-    }
-    if (cached !== undefined && this.failing) {
-      void this.lookup(id, key, m); // re-read in the background; answer from the last known now
-      return cached.status;
-    }
-    return (await this.lookup(id, key, m)) ?? cached?.status ?? 'unknown';
+    if (cached === undefined) return undefined;
+    if (this.clock.now() - cached.readAt < this.opts.ttlMs) return cached.status;
+    if (!this.failing) return undefined;
+    void this.lookup(id, RoomDirectory.keyOf(m)!, m); // re-read in the background; answer from the last known now
+    return cached.status;
   }
 
   /** One read (deduplicated per room); undefined when the database failed. */

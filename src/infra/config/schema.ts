@@ -100,6 +100,10 @@ export const configSchema = z.object({
         .describe('window in which the listener and legacy-callback copies of one chat are one message'),
       restartLimit: positiveInt.default(5).describe('worker restarts allowed within restartWindowMs'),
       restartWindowMs: positiveInt.default(10_000).describe('window of the worker restart limit'),
+      gateIdleMs: ms
+        .default(10_000)
+        .describe('how long an idle bot or room gate actor is kept before it is stopped (0 = at once)'),
+      maxIdleGates: positiveInt.default(1_000).describe('idle room gates (and idle bot gates) kept at most'),
     })
     .default({
       mode: 'queued',
@@ -113,6 +117,8 @@ export const configSchema = z.object({
       pairWindowMs: 5_000,
       restartLimit: 5,
       restartWindowMs: 10_000,
+      gateIdleMs: 10_000,
+      maxIdleGates: 1_000,
     }),
   rooms: z
     .object({

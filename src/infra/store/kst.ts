@@ -5,10 +5,18 @@
  */
 const KST_OFFSET_MS = 9 * 3_600_000;
 
+let lastSecond = Number.NaN;
+let lastText = '';
+
 /** epoch ms → `YYYY-MM-DD HH:MM:SS` in KST (milliseconds dropped, as DATETIME has none). */
 export function kstDateTime(epochMs: number): string {
-  const iso = new Date(epochMs + KST_OFFSET_MS).toISOString();
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
+  // Rows come in bursts within one second: the last second's text is reused.
+  const second = Math.floor(epochMs / 1000);
+  if (second === lastSecond) return lastText;
+  const iso = new Date(second * 1000 + KST_OFFSET_MS).toISOString();
+  lastSecond = second;
+  lastText = `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
+  return lastText;
 }
 
 const KST_PATTERN = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?$/;

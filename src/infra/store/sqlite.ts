@@ -15,6 +15,7 @@ import {
   pingValues,
   ROOM_SELECT,
   roomAutoDescription,
+  type SqlValue,
   SYSTEM_SAMPLE_COLUMNS,
   systemSampleValues,
   toDeviceRow,
@@ -61,6 +62,8 @@ export function openSqliteStore(file: string, opts: StoreOptions = {}): SqliteSt
 
 type Statements = ReturnType<typeof prepare>;
 
+const CHAT_ROWS_PER_INSERT = 25;
+
 function prepare(db: Database.Database) {
   const nullable = (column: string): boolean =>
     (
@@ -73,8 +76,10 @@ function prepare(db: Database.Database) {
     log_id: nullable('log_id'),
     directive: nullable('directive'),
   };
-  const insertInto = (table: string, columns: readonly string[]) =>
-    db.prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
+  const insertInto = (table: string, columns: readonly string[], rows = 1) => {
+    const tuple = `(${columns.map(() => '?').join(', ')})`;
+    return db.prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${Array(rows).fill(tuple).join(', ')}`);
+  };
   return {
     chatNullability,
     getDevice: db.prepare(`SELECT ${DEVICE_SELECT} FROM kb_bot_devices WHERE bot_name = ? AND device_id = ?`),
@@ -122,6 +127,8 @@ function prepare(db: Database.Database) {
        WHERE bot_name = @bot AND room_id = @room AND device_id = @dev AND status <> @status`,
     ),
     insertChatLog: insertInto('kb_chat_logs', CHAT_LOG_COLUMNS),
+    // one statement step per CHAT_ROWS_PER_INSERT rows: a chat log row per message is the busiest write
+    insertChatLogMany: insertInto('kb_chat_logs', CHAT_LOG_COLUMNS, CHAT_ROWS_PER_INSERT),
     insertPing: insertInto('kb_ping_monitor', PING_COLUMNS),
     insertSystemSample: insertInto('kb_system_monitor', SYSTEM_SAMPLE_COLUMNS),
     prunePings: db.prepare('DELETE FROM kb_ping_monitor WHERE created_at < ?'),
@@ -354,7 +361,14 @@ class SqliteStoreImpl implements SqliteStore {
     const s = this.s;
     const now = this.now();
     this.db.transaction(() => {
-      for (const row of rows) s.insertChatLog.run(chatLogValues(row, now, s.chatNullability));
+      let i = 0;
+      for (; i + CHAT_ROWS_PER_INSERT <= rows.length; i += CHAT_ROWS_PER_INSERT) {
+        const values: SqlValue[] = [];
+        for (let j = i; j < i + CHAT_ROWS_PER_INSERT; j++)
+          values.push(...chatLogValues(rows[j]!, now, s.chatNullability));
+        s.insertChatLogMany.run(values);
+      }
+      for (; i < rows.length; i++) s.insertChatLog.run(chatLogValues(rows[i]!, now, s.chatNullability));
     })();
   }
 

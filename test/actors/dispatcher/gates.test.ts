@@ -116,4 +116,72 @@ describe('dispatcher gates (PROTOCOL §7.6)', () => {
     expect(gateSummary(d.actor.getSnapshot().context)).toEqual([]);
     expect(ctx.queues.size + ctx.bots.size + ctx.ready.size).toBe(0);
   });
+
+  test('with gateIdleMs an idle gate stays open for reuse and is stopped once idle that long', async () => {
+    const runner = new FakeRunner();
+    const d = startDispatcher(runner, { gateIdleMs: 10_000 });
+    d.actor.send({ type: 'ENQUEUE', job: makeJob('a1', 'bot', 'A') });
+    await settle();
+    const ctx = d.actor.getSnapshot().context;
+    const roomGate = ctx.roomGates.get('bot\u0000A')!;
+    runner.resolve('a1');
+    await settle();
+    // idle and empty: kept, visible as open with nothing in flight
+    expect(gateSummary(ctx)).toEqual([
+      { kind: 'bot', key: 'bot', state: 'open', inFlight: 0, limit: 30, waiting: 0 },
+      { kind: 'room', key: 'bot\u0000A', state: 'open', inFlight: 0, limit: 3, waiting: 0 },
+    ]);
+
+    // the room speaks again within the window: the same gate actor serves it
+    d.clock.increment(6_000);
+    d.actor.send({ type: 'ENQUEUE', job: makeJob('a2', 'bot', 'A') });
+    await settle();
+    expect(ctx.roomGates.get('bot\u0000A')).toBe(roomGate);
+    expect(roomGate.getSnapshot().context.inFlight).toBe(1);
+    runner.resolve('a2');
+    await settle();
+
+    // the first sweep (10 s after a1) finds the gates idle for only 4 s: they stay
+    d.clock.increment(4_000);
+    await settle();
+    expect(roomGate.getSnapshot().status).toBe('active');
+    // 10 s after a2 they go
+    d.clock.increment(6_000);
+    await settle();
+    expect(roomGate.getSnapshot().status).toBe('stopped');
+    expect(gateSummary(ctx)).toEqual([]);
+    expect(ctx.idleRoomGates.size + ctx.idleBotGates.size).toBe(0);
+    expect(d.actor.getSnapshot().context.sweepArmed).toBe(false);
+  });
+
+  test('idle gates beyond maxIdleGates are stopped at once, longest idle first', async () => {
+    const runner = new FakeRunner();
+    const d = startDispatcher(runner, { gateIdleMs: 10_000, maxIdleGates: 2 });
+    for (const room of ['A', 'B', 'C']) {
+      d.actor.send({ type: 'ENQUEUE', job: makeJob(`m${room}`, 'bot', room) });
+      await settle();
+      runner.resolve(`m${room}`);
+      await settle();
+      d.clock.increment(1);
+    }
+    const ctx = d.actor.getSnapshot().context;
+    expect([...ctx.roomGates.keys()]).toEqual(['bot\u0000B', 'bot\u0000C']);
+    expect([...ctx.idleRoomGates.keys()]).toEqual(['bot\u0000B', 'bot\u0000C']);
+  });
+
+  test('a dispatcher that closes stops its idle gates', async () => {
+    const runner = new FakeRunner();
+    const d = startDispatcher(runner, { gateIdleMs: 10_000 });
+    d.actor.send({ type: 'ENQUEUE', job: makeJob('a1', 'bot', 'A') });
+    await settle();
+    runner.resolve('a1');
+    await settle();
+    const ctx = d.actor.getSnapshot().context;
+    const gates = [...ctx.roomGates.values(), ...ctx.botGates.values()];
+    expect(gates).toHaveLength(2);
+    d.actor.send({ type: 'SHUTDOWN' });
+    expect(d.actor.getSnapshot().value).toBe('closed');
+    expect(gates.map((g) => g.getSnapshot().status)).toEqual(['stopped', 'stopped']);
+    expect(ctx.roomGates.size + ctx.botGates.size).toBe(0);
+  });
 });

@@ -37,8 +37,6 @@ interface Run {
   job: Job;
   /** the promise creator's own signal (xstate) */
   signal: AbortSignal;
-  /** the signal passed in the input */
-  inputSignal: AbortSignal;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -59,7 +57,6 @@ export class FakeRunner {
         const run: Run = {
           job: input.job,
           signal,
-          inputSignal: input.signal,
           resolve: () => {
             this.live.delete(input.job.id);
             resolve();

@@ -12,7 +12,8 @@ describe('dispatcher memory (issue 3: flat after 100,000 rooms)', () => {
         actors: { runJob: fromPromise(async () => {}) },
         actions: { reportOutcome: (_, p) => void (p.outcome.status === 'processed' && processed++) },
       }),
-      { clock, input: { ...DEFAULTS, now: () => clock.now() } },
+      // the gateway's defaults: idle gates are kept 10 s, at most 1,000 of each kind
+      { clock, input: { ...DEFAULTS, gateIdleMs: 10_000, maxIdleGates: 1_000, now: () => clock.now() } },
     );
     const errors: unknown[] = [];
     d.subscribe({ error: (e) => errors.push(e) });
@@ -30,10 +31,16 @@ describe('dispatcher memory (issue 3: flat after 100,000 rooms)', () => {
     }
 
     const ctx = d.getSnapshot().context;
+    // bounded while rooms keep arriving: the idle ones kept plus at most one per busy worker
+    expect(peakRoomGates).toBeLessThanOrEqual(1_000 + DEFAULTS.workers);
+    expect(ctx.roomGates.size).toBeGreaterThan(0);
+    clock.increment(10_000); // the idle gates' time is up
+    await settle();
     expect(errors).toEqual([]);
     expect(processed).toBe(rooms);
     expect(ctx.refused).toBe(0);
     expect(peakRoomGates).toBeGreaterThan(0); // gates did exist while work was in flight
+    expect(ctx.idleRoomGates.size + ctx.idleBotGates.size).toBe(0);
     expect(ctx.roomGates.size).toBe(0);
     expect(ctx.botGates.size).toBe(0);
     expect(ctx.queues.size).toBe(0);
