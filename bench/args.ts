@@ -15,6 +15,8 @@ export const benchArgsSchema = z.object({
   mode: z.enum(['queued', 'direct']).default('queued'),
   json: z.boolean().default(false),
   baseline: z.boolean().default(true),
+  /** also measure the in-process actor floor (bench/floor.ts) and the ceiling it implies */
+  floor: z.boolean().default(true),
   /** folder for a V8 CPU profile of the gateway child (`node --cpu-prof`) */
   cpuProf: z.string().min(1).optional(),
 });
@@ -32,6 +34,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --drain S        at the end, a reply still missing after S s without any reply is lost (default 5)
   --mode M         gateway processing.mode: queued | direct (default queued)
   --no-baseline    skip the bare newline-JSON echo baseline run
+  --no-floor       skip the in-process actor floor (bench/floor.ts) measured after the runs
   --cpu-prof DIR   CPU-profile the gateway child during the measured window into DIR, print its hot spots
   --json           one machine-readable JSON object on stdout
   --help`;
@@ -61,6 +64,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | 'help' {
       mode: { type: 'string' },
       json: { type: 'boolean' },
       'no-baseline': { type: 'boolean' },
+      'no-floor': { type: 'boolean' },
       'cpu-prof': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -78,6 +82,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | 'help' {
     mode: values.mode,
     json: values.json,
     baseline: values['no-baseline'] ? false : undefined,
+    floor: values['no-floor'] ? false : undefined,
     cpuProf: values['cpu-prof'],
   });
   if (!parsed.success) throw new Error(z.prettifyError(parsed.error));

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { type BenchArgs, parseBenchArgs, USAGE } from './args.js';
 import { ServerChild } from './child.js';
 import type { ServerSpec } from './fleet.js';
+import { type FloorResult, measureActorFloor } from './floor.js';
 import { type LoadResult, runLoad } from './load.js';
 import { formatProfile, type ProfileSummary, summarizeProfile } from './profile-top.js';
 import { round2 } from './stats.js';
@@ -159,6 +160,29 @@ function describeRun(r: RunResult, args: BenchArgs): string {
   return lines.join('\n');
 }
 
+/**
+ * The actor floor next to the measured run: what the mandated actor steps alone cost per message
+ * (direct mode skips the dispatcher round trip), and the throughput ceiling that implies.
+ */
+function describeFloor(f: FloorResult, mode: BenchArgs['mode'], baselinePerSecond: number | undefined): string {
+  const us = (n: number) => n.toFixed(1);
+  const perMessage = mode === 'queued' ? f.totalUs : f.deliver.cpuUs + f.line.cpuUs;
+  const ceiling = 1e6 / perMessage;
+  const parts =
+    mode === 'queued'
+      ? `dispatcher round trip ${us(f.dispatcher.cpuUs)} + DELIVER→WRITE ${us(f.deliver.cpuUs)} + LINE ${us(f.line.cpuUs)}`
+      : `DELIVER→WRITE ${us(f.deliver.cpuUs)} + LINE ${us(f.line.cpuUs)} (direct: no dispatcher)`;
+  const share =
+    baselinePerSecond === undefined || baselinePerSecond === 0
+      ? ''
+      : ` = ${round2(ceiling / baselinePerSecond)} of the baseline`;
+  return [
+    `actor floor (bench/floor.ts: the real machines in-process, no I/O, protocol, store or handler work; load ${f.loadAverage})`,
+    `  per message  ${us(perMessage)} µs CPU: ${parts}`,
+    `  ceiling      ${Math.round(ceiling).toLocaleString('en-US')} replies/s on one core if all other work were free${share}`,
+  ].join('\n');
+}
+
 /** Server CPU time per reply in the measured window, µs: comparable across fixed-rate runs. */
 function cpuPerReplyUs(r: RunResult): number {
   const replies = r.load.throughput * r.load.measuredSeconds;
@@ -230,10 +254,13 @@ async function main(): Promise<number> {
     }
     const loadAfter = load();
     say(`load average after ${loadAfter} (other processes on this host skew the numbers)`);
+    // After the runs, in this process: nothing else is running then.
+    const floor = a.floor ? await measureActorFloor({ messages: 50_000 }) : undefined;
+    if (floor !== undefined) say(describeFloor(floor, a.mode, baseline?.load.throughput));
     say(bad === 0 ? 'result: OK, no reply lost or duplicated' : `result: FAILED, ${bad} bad reply count(s)`);
     if (a.json) {
       process.stdout.write(
-        `${JSON.stringify({ args: a, host: os(), loadBefore, loadAfter, gateway, baseline, ratio, targetMet: ratio === undefined ? null : ratio >= 0.5, ok: bad === 0 })}\n`,
+        `${JSON.stringify({ args: a, host: os(), loadBefore, loadAfter, gateway, baseline, ratio, targetMet: ratio === undefined ? null : ratio >= 0.5, floor, ok: bad === 0 })}\n`,
       );
     }
     return bad === 0 ? 0 : 1;
