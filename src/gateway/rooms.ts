@@ -117,9 +117,14 @@ export class RoomDirectory {
   async refresh(botNames: Iterable<string>): Promise<void> {
     const now = this.clock.now();
     try {
+      let first = true;
       for (const botName of botNames) {
-        for (const row of await this.store.listRooms({ botName })) {
-          const id = RoomDirectory.id(row);
+        // One bot per event-loop turn: an embedded store reads synchronously, and messages
+        // should not wait behind every bot's rooms at once.
+        if (!first) await new Promise<void>((resolve) => setImmediate(resolve));
+        first = false;
+        for (const row of await this.store.roomStatuses(botName)) {
+          const id = cacheId(botName, row.deviceId, row.roomId);
           const cached = this.cache.get(id);
           if (cached !== undefined) {
             cached.status = row.status;

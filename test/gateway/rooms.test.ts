@@ -5,7 +5,7 @@ import { RoomDirectory } from '../../src/gateway/rooms.js';
 import type { Clock } from '../../src/infra/clock.js';
 import { silentLoggers } from '../../src/infra/logger.js';
 import { createMetrics } from '../../src/infra/metrics.js';
-import type { RoomRow, Store } from '../../src/infra/store/types.js';
+import type { RoomRow, RoomStatusRow, Store } from '../../src/infra/store/types.js';
 
 const message = (channelId: string | null): ChatMessage => ({
   traceId: 't',
@@ -76,16 +76,8 @@ describe('RoomDirectory (PROTOCOL §7.8)', () => {
   it('picks up a status changed in the table at the next bulk refresh', async () => {
     const clock = new SimulatedClock();
     const { store, state } = roomStore();
-    (store as unknown as { listRooms: () => Promise<RoomRow[]> }).listRooms = async () => [
-      {
-        roomId: '1',
-        botName: 'bot',
-        deviceId: 'dev',
-        roomName: 'Room',
-        status: state.status,
-        createdAt: null,
-        updatedAt: null,
-      },
+    (store as unknown as { roomStatuses: () => Promise<RoomStatusRow[]> }).roomStatuses = async () => [
+      { roomId: '1', deviceId: 'dev', status: state.status },
     ];
     const rooms = directory(store, clock);
     expect(await rooms.status(message('1'))).toBe('pending');

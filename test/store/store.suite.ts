@@ -289,6 +289,18 @@ export function describeStore(name: string, open: OpenHarness): void {
         ]);
       });
 
+      it('roomStatuses lists every row of one bot, status as stored, digits of big ids kept', async () => {
+        await h.store.registerRoom({ ...room, roomId: '18446744073709551615' }, 'a', 'pending');
+        await h.store.registerRoom({ ...room, roomId: '2', deviceId: 'second-phone' }, 'b', 'approved');
+        await h.store.registerRoom({ ...room, botName: 'other-bot' }, 'c', 'approved');
+        const rows = await h.store.roomStatuses('demo-bot');
+        expect(rows.sort((x, y) => x.roomId.localeCompare(y.roomId))).toEqual([
+          { roomId: '18446744073709551615', deviceId: room.deviceId, status: 'pending' },
+          { roomId: '2', deviceId: 'second-phone', status: 'approved' },
+        ]);
+        expect(await h.store.roomStatuses('nobody')).toEqual([]);
+      });
+
       it("setRoomStatus changes every phone's row of the bot's room and counts real changes only", async () => {
         await h.store.registerRoom(room, '방', 'pending');
         await h.store.registerRoom({ ...room, deviceId: 'second-phone' }, '방', 'pending');

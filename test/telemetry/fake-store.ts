@@ -1,6 +1,14 @@
 import { SimulatedClock } from 'xstate';
 import { createLoggers } from '../../src/infra/logger.js';
-import type { ChatLogRow, DeviceRow, PingRow, RoomRow, Store, SystemSampleRow } from '../../src/infra/store/types.js';
+import type {
+  ChatLogRow,
+  DeviceRow,
+  PingRow,
+  RoomRow,
+  RoomStatusRow,
+  Store,
+  SystemSampleRow,
+} from '../../src/infra/store/types.js';
 
 /**
  * A Store whose telemetry calls can be made to succeed, fail (database away), hang (slow
@@ -118,6 +126,9 @@ export class FakeStore implements Store {
     throw new Error('not used');
   }
   listRooms(): Promise<RoomRow[]> {
+    throw new Error('not used');
+  }
+  roomStatuses(): Promise<RoomStatusRow[]> {
     throw new Error('not used');
   }
   setRoomStatus(): Promise<number> {

@@ -18,6 +18,7 @@ import {
   systemSampleValues,
   toDeviceRow,
   toRoomRow,
+  toRoomStatusRows,
 } from './rows.js';
 import type {
   ChatLogRow,
@@ -28,6 +29,7 @@ import type {
   PingRow,
   RoomKey,
   RoomRow,
+  RoomStatusRow,
   Store,
   SystemSampleRow,
 } from './types.js';
@@ -371,6 +373,15 @@ class MysqlStoreImpl implements MysqlStore {
     const sql = `SELECT ${ROOM_SELECT} FROM kb_rooms${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
                  ORDER BY bot_name, room_id, device_id`;
     return (await this.rows(sql, params)).map(toRoomRow);
+  }
+
+  async roomStatuses(botName: string): Promise<RoomStatusRow[]> {
+    const [rows] = await this.pool.query({
+      sql: 'SELECT room_id, device_id, status FROM kb_rooms WHERE bot_name = ?',
+      values: [botName],
+      rowsAsArray: true,
+    });
+    return toRoomStatusRows(rows);
   }
 
   async setRoomStatus(botName: string, roomId: string, status: KnownStatus, deviceId?: string): Promise<number> {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { kstDateTime } from './kst.js';
-import type { ChatLogRow, DeviceRow, PingRow, RoomRow, SystemSampleRow } from './types.js';
+import type { ChatLogRow, DeviceRow, PingRow, RoomRow, RoomStatusRow, SystemSampleRow } from './types.js';
 
 /**
  * What both dialects share: the columns we select and insert, and the mapping between the
@@ -60,6 +60,13 @@ export function toDeviceRow(raw: unknown): DeviceRow {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
+}
+
+/** `SELECT room_id, device_id, status` rows read as arrays (the lean standing-refresh read). */
+const roomStatusTuples = z.array(z.tuple([text, text, text]));
+
+export function toRoomStatusRows(raw: unknown): RoomStatusRow[] {
+  return roomStatusTuples.parse(raw).map(([roomId, deviceId, status]) => ({ roomId, deviceId, status }));
 }
 
 export function toRoomRow(raw: unknown): RoomRow {

@@ -20,6 +20,7 @@ import {
   systemSampleValues,
   toDeviceRow,
   toRoomRow,
+  toRoomStatusRows,
 } from './rows.js';
 import type {
   ChatLogRow,
@@ -30,6 +31,7 @@ import type {
   PingRow,
   RoomKey,
   RoomRow,
+  RoomStatusRow,
   Store,
   SystemSampleRow,
 } from './types.js';
@@ -106,6 +108,8 @@ function prepare(db: Database.Database) {
        WHERE bot_name = @bot AND device_id = @dev`,
     ),
     getRoom: db.prepare(`SELECT ${ROOM_SELECT} FROM kb_rooms WHERE room_id = ? AND bot_name = ? AND device_id = ?`),
+    // rows as arrays: no per-row object or date parsing on the 5 s refresh of every cached room
+    roomStatuses: db.prepare('SELECT room_id, device_id, status FROM kb_rooms WHERE bot_name = ?').raw(),
     roomHolder: db.prepare('SELECT room_id, bot_name, device_id FROM kb_rooms WHERE room_id = ? LIMIT 1'),
     insertRoom: db.prepare(
       `INSERT INTO kb_rooms
@@ -334,6 +338,10 @@ class SqliteStoreImpl implements SqliteStore {
       .prepare(sql)
       .all(...params)
       .map(toRoomRow);
+  }
+
+  async roomStatuses(botName: string): Promise<RoomStatusRow[]> {
+    return toRoomStatusRows(this.s.roomStatuses.all(botName));
   }
 
   async setRoomStatus(botName: string, roomId: string, status: KnownStatus, deviceId?: string): Promise<number> {

@@ -45,6 +45,13 @@ export interface RoomRow extends RoomKey {
   updatedAt: string | null;
 }
 
+/** One room row's status (PROTOCOL §8.2), as the standing refresh needs it. */
+export interface RoomStatusRow {
+  roomId: string;
+  deviceId: string;
+  status: string;
+}
+
 /** PROTOCOL §8.3, one per received analyze. */
 export interface ChatLogRow {
   channelId: string;
@@ -121,6 +128,11 @@ export interface Store {
   /** PROTOCOL §7.8: insert a missing room with `status` (pending unless auto-approved); returns the row. */
   registerRoom(key: RoomKey, roomName: string, status: KnownStatus): Promise<{ room: RoomRow; created: boolean }>;
   listRooms(filter?: { botName?: string; status?: string }): Promise<RoomRow[]>;
+  /**
+   * The status of every room row of one bot, lean and unordered: the gateway re-reads its cached
+   * rooms with it every standing refresh (5 s), so it must cost little even for 10,000s of rows.
+   */
+  roomStatuses(botName: string): Promise<RoomStatusRow[]>;
   /**
    * Sets the status of every device's row of (botName, roomId); with `deviceId`, only that row,
    * created if missing. Returns the number of rows changed or created.
