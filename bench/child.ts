@@ -92,7 +92,12 @@ export class ServerChild {
       ...o.env,
       ...(o.profileDir !== undefined ? { BENCH_PROFILE_DIR: o.profileDir } : {}),
     };
-    const proc = spawn(process.execPath, ['--import', 'tsx', o.script], { cwd: ROOT, env, stdio: 'pipe' });
+    // --expose-gc: the gateway child reports its heap after a full GC at the end (leak vs headroom)
+    const proc = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', o.script], {
+      cwd: ROOT,
+      env,
+      stdio: 'pipe',
+    });
     const output: ChildOutput = { stderr: [], stderrLines: 0, stats: undefined, profile: undefined };
     createInterface({ input: proc.stderr }).on('line', (line) => {
       output.stderrLines++;

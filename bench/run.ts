@@ -137,7 +137,8 @@ function describeRun(r: RunResult, args: BenchArgs): string {
     const m = (b: number | undefined) => mib((b ?? 0) / 1024);
     lines.push(
       `  server heap  at the end of the load: used ${m(s.heapUsedBytes)} of ${m(s.heapTotalBytes)}, ` +
-        `external ${m(s.externalBytes)} (array buffers ${m(s.arrayBuffersBytes)})`,
+        `external ${m(s.externalBytes)} (array buffers ${m(s.arrayBuffersBytes)})` +
+        (s.heapAfterGcBytes === undefined ? '' : `; after a full GC, still connected: ${m(s.heapAfterGcBytes)}`),
     );
   }
   if (r.stats !== undefined) {

@@ -56,6 +56,10 @@ async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
   const mem = process.memoryUsage();
+  // Before stopping, with every connection, cache and window still live: what a full GC keeps.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const heapAfterGc = gc === undefined ? undefined : process.memoryUsage().heapUsed;
   await gateway.stop(2_000);
   // Where the RSS is at the end of the load: JS heap, or buffers and native memory outside it.
   const stats: Record<string, number> = {
@@ -63,6 +67,7 @@ async function stop(): Promise<void> {
     heapTotalBytes: mem.heapTotal,
     externalBytes: mem.external,
     arrayBuffersBytes: mem.arrayBuffers,
+    ...(heapAfterGc === undefined ? {} : { heapAfterGcBytes: heapAfterGc }),
   };
   for (const metric of await gateway.metrics.registry.getMetricsAsJSON()) {
     if (!metric.name.endsWith('_total')) continue; // counters (prom-client's typings misstate .type)
