@@ -8,6 +8,7 @@ import type { ConnectionPorts, ConnectionSettings } from '../src/actors/connecti
 import { type DispatcherInput, dispatcherMachine, type OutcomeReport } from '../src/actors/dispatcher.js';
 import { type ChatMessage, type Job, roomKeyOf } from '../src/actors/job.js';
 import type { RunJobInput } from '../src/actors/worker.js';
+import { dispatcherInputOf } from '../src/gateway/gateway.js';
 import { systemClock } from '../src/infra/clock.js';
 import { configSchema } from '../src/infra/config/schema.js';
 import { messageResponseLine, type OutgoingReply } from '../src/protocol/index.js';
@@ -81,20 +82,7 @@ export interface FloorOptions {
 // Fixed shapes, as the gateway uses them
 
 /** The dispatcher input the gateway builds from the default config (processing.*). */
-const DISPATCHER_INPUT: DispatcherInput = (() => {
-  const p = configSchema.parse({}).processing;
-  return {
-    capacity: p.mailboxSize,
-    perBot: p.perBot,
-    perRoom: p.perRoom,
-    workers: p.workers,
-    deadlineMs: p.deadlineMs,
-    restartLimit: p.restartLimit,
-    restartWindowMs: p.restartWindowMs,
-    gateIdleMs: p.gateIdleMs,
-    maxIdleGates: p.maxIdleGates,
-  };
-})();
+const DISPATCHER_INPUT: DispatcherInput = dispatcherInputOf(configSchema.parse({}).processing);
 
 /** `--dispatcher-input`: numeric dispatcher settings to try instead of the defaults. */
 const dispatcherOverrides = z

@@ -10,7 +10,7 @@ import {
   type Standing,
   standingOf,
 } from '../actors/connection-ports.js';
-import { dispatcherMachine, stopGates } from '../actors/dispatcher.js';
+import { type DispatcherInput, dispatcherMachine, stopGates } from '../actors/dispatcher.js';
 import { type ChatMessage, type Job, type JobOutcome, roomKeyOf } from '../actors/job.js';
 import { ConnectionRegistry } from '../actors/registry.js';
 import type { RunJobInput } from '../actors/worker.js';
@@ -150,18 +150,7 @@ export class Gateway {
         },
       }),
       {
-        input: {
-          capacity: p.mailboxSize,
-          perBot: p.perBot,
-          perRoom: p.perRoom,
-          workers: p.workers,
-          deadlineMs: p.deadlineMs,
-          restartLimit: p.restartLimit,
-          restartWindowMs: p.restartWindowMs,
-          gateIdleMs: p.gateIdleMs,
-          maxIdleGates: p.maxIdleGates,
-          now: () => this.clock.now(),
-        },
+        input: { ...dispatcherInputOf(p), now: () => this.clock.now() },
         clock: this.clock,
         inspect: opts.inspect,
       },
@@ -687,6 +676,21 @@ export class Gateway {
     await closed;
     return { unfinished };
   }
+}
+
+/** The dispatcher's settings from the `processing` config section. */
+export function dispatcherInputOf(p: Config['processing']): DispatcherInput {
+  return {
+    capacity: p.mailboxSize,
+    perBot: p.perBot,
+    perRoom: p.perRoom,
+    workers: p.workers,
+    deadlineMs: p.deadlineMs,
+    restartLimit: p.restartLimit,
+    restartWindowMs: p.restartWindowMs,
+    gateIdleMs: p.gateIdleMs,
+    maxIdleGates: p.maxIdleGates,
+  };
 }
 
 /** The workers' job runner: the promise actor's own signal aborts when the worker gives up. */
