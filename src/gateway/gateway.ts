@@ -10,7 +10,7 @@ import {
   type Standing,
   standingOf,
 } from '../actors/connection-ports.js';
-import { type DispatcherInput, dispatcherMachine, stopGates } from '../actors/dispatcher.js';
+import { type DispatcherEvent, type DispatcherInput, dispatcherMachine, stopGates } from '../actors/dispatcher.js';
 import { type ChatMessage, type Job, type JobOutcome, roomKeyOf } from '../actors/job.js';
 import { ConnectionRegistry } from '../actors/registry.js';
 import type { RunJobInput } from '../actors/worker.js';
@@ -88,6 +88,8 @@ export class Gateway {
   private directRunning = 0;
   /** ENQUEUEs sent to the dispatcher; its counters say how many it has taken (see mailboxFull) */
   private enqueued = 0;
+  /** events for the dispatcher from connection actions, in order (see toDispatcher) */
+  private readonly outbox: DispatcherEvent[] = [];
   private stopping = false;
   private boundPort = 0;
 
@@ -378,7 +380,7 @@ export class Gateway {
     if (standing === 'full' && queued && this.mailboxFull()) {
       this.metrics.mailboxRefusals.inc();
       this.metrics.readPauses.inc();
-      this.dispatcher.send({ type: 'WAIT_FOR_ROOM', ref: self });
+      this.toDispatcher({ type: 'WAIT_FOR_ROOM', ref: self });
       return 'full';
     }
     const duplicate = this.duplicateOf(message);
@@ -403,10 +405,27 @@ export class Gateway {
     }
     const job = this.jobOf(message, 0);
     this.enqueued++;
-    this.dispatcher.send({ type: 'ENQUEUE', job, replyTo: self });
-    this.metrics.mailboxDepth.set(this.dispatcher.getSnapshot().context.waiting);
+    this.toDispatcher({ type: 'ENQUEUE', job, replyTo: self });
     return 'accepted';
   }
+
+  /**
+   * Events from a connection's action reach the dispatcher once that action is done, not inside
+   * it: an actor sent to synchronously from another actor's action would run its whole step
+   * (gates, workers, handlers) nested in that action. The connection's verdict never waits for
+   * the dispatcher — `mailboxFull()` counts what is still in the outbox — and the outbox is
+   * flushed in order on the microtask queue, before any other I/O.
+   */
+  private toDispatcher(event: DispatcherEvent): void {
+    if (this.outbox.push(event) === 1) queueMicrotask(this.flushOutbox);
+  }
+
+  private readonly flushOutbox = (): void => {
+    // What the dispatcher's answers make connections submit meanwhile goes out in this loop too.
+    for (let i = 0; i < this.outbox.length; i++) this.dispatcher.send(this.outbox[i]!);
+    this.outbox.length = 0;
+    this.metrics.mailboxDepth.set(this.dispatcher.getSnapshot().context.waiting);
+  };
 
   /**
    * Why a message is a copy of one already handled (the log message), or undefined.
@@ -650,6 +669,7 @@ export class Gateway {
     this.clock.clearTimeout(this.standingTimer);
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const actor of this.all) actor.send({ type: 'MAILBOX_FULL' });
+    this.flushOutbox(); // what was accepted is the dispatcher's before it closes
     this.dispatcher.send({ type: 'SHUTDOWN' });
     const until = Date.now() + deadlineMs;
     while (Date.now() < until && (this.dispatcher.getSnapshot().context.running > 0 || this.directRunning > 0)) {
