@@ -421,9 +421,13 @@ export class Gateway {
   }
 
   private readonly flushOutbox = (): void => {
-    // What the dispatcher's answers make connections submit meanwhile goes out in this loop too.
-    for (let i = 0; i < this.outbox.length; i++) this.dispatcher.send(this.outbox[i]!);
-    this.outbox.length = 0;
+    try {
+      // What the dispatcher's answers make connections submit meanwhile goes out in this loop too.
+      for (let i = 0; i < this.outbox.length; i++) this.dispatcher.send(this.outbox[i]!);
+    } finally {
+      // xstate turns a failing step into the dispatcher's error (logged fatal); never a stuck outbox
+      this.outbox.length = 0;
+    }
     this.metrics.mailboxDepth.set(this.dispatcher.getSnapshot().context.waiting);
   };
 
