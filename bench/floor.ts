@@ -3,7 +3,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type AnyActorLogic, createActor, fromCallback, fromPromise } from 'xstate';
 import { z } from 'zod';
-import { type ConnectionActor, connectionMachine, type SocketCommand } from '../src/actors/connection.js';
+import {
+  type ConnectionActor,
+  type ConnectionEvent,
+  connectionMachine,
+  type SocketCommand,
+} from '../src/actors/connection.js';
 import type { ConnectionPorts, ConnectionSettings } from '../src/actors/connection-ports.js';
 import { type DispatcherInput, dispatcherMachine, type OutcomeReport } from '../src/actors/dispatcher.js';
 import { type ChatMessage, type Job, roomKeyOf } from '../src/actors/job.js';
@@ -227,38 +232,36 @@ function expectWrites(stage: string, counter: WriteCounter, before: number, mess
   if (got !== messages) throw new Error(`${stage}: ${messages} messages produced ${got} WRITEs`);
 }
 
-/** (b): DELIVER → WRITE, `messages` times. */
-async function deliverStage(messages: number): Promise<StageResult> {
+/**
+ * One event sent `messages` times to an active connection (after as many warm-up sends), timed;
+ * checks the WRITEs each send must produce and that the connection stayed active.
+ */
+async function connectionStage(
+  stage: string,
+  messages: number,
+  event: ConnectionEvent,
+  writesPerEvent: number,
+): Promise<StageResult> {
   const { actor, counter } = await activeConnection();
   const warm = Math.min(messages, 20_000);
-  for (let i = 0; i < warm; i++) actor.send({ type: 'DELIVER', reply: REPLY });
+  for (let i = 0; i < warm; i++) actor.send(event);
   await tick();
   const before = counter.writes;
   const result = await timed(messages, async () => {
-    for (let i = 0; i < messages; i++) actor.send({ type: 'DELIVER', reply: REPLY });
+    for (let i = 0; i < messages; i++) actor.send(event);
     await tick();
   });
-  expectWrites('deliver', counter, before, messages);
+  expectWrites(stage, counter, before, messages * writesPerEvent);
+  if (!actor.getSnapshot().matches('active')) throw new Error(`${stage}: the connection left \`active\``);
   actor.stop();
   return result;
 }
 
+/** (b): DELIVER → WRITE, `messages` times. */
+const deliverStage = (messages: number) => connectionStage('deliver', messages, { type: 'DELIVER', reply: REPLY }, 1);
+
 /** (c): a blank LINE on an active connection, `messages` times; it writes nothing. */
-async function lineStage(messages: number): Promise<StageResult> {
-  const { actor, counter } = await activeConnection();
-  const warm = Math.min(messages, 20_000);
-  for (let i = 0; i < warm; i++) actor.send({ type: 'LINE', line: BLANK });
-  await tick();
-  const before = counter.writes;
-  const result = await timed(messages, async () => {
-    for (let i = 0; i < messages; i++) actor.send({ type: 'LINE', line: BLANK });
-    await tick();
-  });
-  expectWrites('line', counter, before, 0);
-  if (!actor.getSnapshot().matches('active')) throw new Error('line: the connection left `active`');
-  actor.stop();
-  return result;
-}
+const lineStage = (messages: number) => connectionStage('line', messages, { type: 'LINE', line: BLANK }, 0);
 
 /** messageResponseLine alone, as `deliver` calls it. */
 function encodeStage(messages: number): number {
