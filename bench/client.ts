@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { type HmacKeys, kstDateTime, LineFramer, sign } from '../src/protocol/index.js';
+import { type HmacKeys, kstDateTime, LineFramer, type SignedFields, sign } from '../src/protocol/index.js';
 import { botNameOf, channelIdOf, deviceIdOf, roomIndexOf, roomTitleOf } from './fleet.js';
 
 /**
@@ -51,8 +51,8 @@ export interface ClientCounters {
   pingsAnswered: number;
 }
 
-export class BenchClient {
-  readonly counters: ClientCounters = {
+export function zeroCounters(): ClientCounters {
+  return {
     sent: 0,
     received: 0,
     duplicated: 0,
@@ -62,6 +62,10 @@ export class BenchClient {
     sentInWindow: 0,
     pingsAnswered: 0,
   };
+}
+
+export class BenchClient {
+  readonly counters: ClientCounters = zeroCounters();
   /** seq → performance.now() at send, for messages still waiting for their reply */
   private readonly pending = new Map<number, number>();
   private readonly framer = new LineFramer(256 * 1024 * 1024); // the phone has no limit (§1.5)
@@ -76,8 +80,6 @@ export class BenchClient {
   private readonly authHead: string;
   private seq = 0;
   private logId = FIRST_LOG_ID;
-  private kstSecond = -1;
-  private kst = '';
   private handshake: { resolve: (approved: boolean) => void; reject: (e: Error) => void } | undefined;
   private closed = false;
 
@@ -170,27 +172,12 @@ export class BenchClient {
     const seq = this.seq++;
     const room = roomIndexOf(this.o.index, seq, this.o.rooms);
     const now = Date.now();
-    const second = Math.floor(now / 1000);
-    if (second !== this.kstSecond) {
-      this.kstSecond = second;
-      this.kst = kstDateTime(now);
-    }
     // PROTOCOL §3.1: a fresh auth object, signed now, on every packet.
-    const signature = sign(
-      {
-        clientType: CLIENT_TYPE,
-        botName: this.botName,
-        deviceUUID: this.deviceId,
-        macAddress: MAC,
-        ipAddress: this.ip,
-        timestamp: now,
-      },
-      this.o.keys,
-    );
+    const signature = sign(this.signedFields(now), this.o.keys);
     const logId = this.logId.toString();
     this.logId += 1n;
     const line =
-      `${this.heads[room]}${this.idPrefix}${seq}${this.mids[room]}${logId}${this.tailHead}${this.kst}` +
+      `${this.heads[room]}${this.idPrefix}${seq}${this.mids[room]}${logId}${this.tailHead}${kstDateTime(now)}` +
       `${this.authHead}${now},"version":"${CLIENT_VERSION}","signature":"${signature}"}}}\n`;
     const at = performance.now();
     this.pending.set(seq, at);
@@ -266,14 +253,6 @@ export class BenchClient {
   /** PROTOCOL §4.2: echo bot_name and server_timestamp verbatim, add monitoring and auth. */
   private answerPing(ping: Record<string, unknown>): void {
     const now = Date.now();
-    const signed = {
-      clientType: CLIENT_TYPE,
-      botName: this.botName,
-      deviceUUID: this.deviceId,
-      macAddress: MAC,
-      ipAddress: this.ip,
-      timestamp: now,
-    };
     const data = {
       bot_name: ping.bot_name,
       server_timestamp: ping.server_timestamp,
@@ -293,10 +272,22 @@ export class BenchClient {
         ipAddress: this.ip,
         timestamp: now,
         version: CLIENT_VERSION,
-        signature: sign(signed, this.o.keys),
+        signature: sign(this.signedFields(now), this.o.keys),
       },
     };
     this.counters.pingsAnswered++;
     this.socket.write(`${JSON.stringify({ event: 'ping', data })}\n`);
+  }
+
+  /** PROTOCOL §3.2: the members the signature covers, as this phone sends them. */
+  private signedFields(now: number): SignedFields {
+    return {
+      clientType: CLIENT_TYPE,
+      botName: this.botName,
+      deviceUUID: this.deviceId,
+      macAddress: MAC,
+      ipAddress: this.ip,
+      timestamp: now,
+    };
   }
 }

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { HmacKeys } from '../src/protocol/index.js';
-import { BenchClient, type ClientCounters, type Timeline } from './client.js';
+import { BenchClient, type ClientCounters, type Timeline, zeroCounters } from './client.js';
 import { type LatencySummary, summarize } from './stats.js';
 
 /**
@@ -177,16 +177,7 @@ async function fixedRate(clients: BenchClient[], rate: number, t0: number, until
 }
 
 function sumCounters(clients: readonly BenchClient[]): ClientCounters {
-  const total: ClientCounters = {
-    sent: 0,
-    received: 0,
-    duplicated: 0,
-    unexpected: 0,
-    wrongRoom: 0,
-    receivedInWindow: 0,
-    sentInWindow: 0,
-    pingsAnswered: 0,
-  };
+  const total = zeroCounters();
   for (const c of clients) {
     for (const key of Object.keys(total) as Array<keyof ClientCounters>) total[key] += c.counters[key];
   }

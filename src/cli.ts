@@ -144,13 +144,16 @@ devices
       }
     });
   });
-for (const [name, st] of [
+/** `devices <verb>` and `rooms <verb>`: the verb and the status it sets (PROTOCOL §7.3, §8.2). */
+const STATUS_VERBS = [
   ['approve', 'approved'],
   ['block', 'blocked'],
   ['revoke', 'revoked'],
   ['deny', 'denied'],
   ['pending', 'pending'],
-] as const) {
+] as const;
+
+for (const [name, st] of STATUS_VERBS) {
   devices
     .command(`${name} <bot> <device>`)
     .description(`set a device to ${st}${name === 'approve' ? ' (creates the row if it never connected)' : ''}`)
@@ -181,13 +184,7 @@ rooms
         process.stdout.write(`${r.botName}\t${r.roomId}\t${r.deviceId}\t${r.status}\t${r.roomName}\n`);
     });
   });
-for (const [name, st] of [
-  ['approve', 'approved'],
-  ['block', 'blocked'],
-  ['revoke', 'revoked'],
-  ['deny', 'denied'],
-  ['pending', 'pending'],
-] as const) {
+for (const [name, st] of STATUS_VERBS) {
   rooms
     .command(`${name} <bot> <channelId>`)
     .description(`set a room to ${st} for every device of the bot (or one with --device)`)
