@@ -13,10 +13,21 @@ export function isoMicros(epochMs: number): string {
   return `${iso.slice(0, -1)}${String(micros).padStart(3, '0')}+00:00`;
 }
 
-/** KST wall clock `YYYY-MM-DD HH:MM:SS`, the form of the v3.2 analyze `timestamp` (PROTOCOL §4.1). */
+let lastSecond = Number.NaN;
+let lastKst = '';
+
+/**
+ * KST wall clock `YYYY-MM-DD HH:MM:SS` (milliseconds dropped), the form of the v3.2 analyze
+ * `timestamp` (PROTOCOL §4.1) and of every DATETIME in the kb_* tables (PROTOCOL §8.0).
+ * Calls come in bursts within one second, so the last second's text is reused.
+ */
 export function kstDateTime(epochMs: number): string {
-  const iso = new Date(Math.floor(epochMs) + KST_OFFSET_MS).toISOString();
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
+  const second = Math.floor(epochMs / 1000);
+  if (second === lastSecond) return lastKst;
+  const iso = new Date(second * 1000 + KST_OFFSET_MS).toISOString();
+  lastSecond = second;
+  lastKst = `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
+  return lastKst;
 }
 
 /**

@@ -9,6 +9,15 @@ describe('kstDateTime (PROTOCOL §8.0)', () => {
     expect(kstDateTime(Date.UTC(2024, 1, 28, 23, 30, 0))).toBe('2024-02-29 08:30:00');
   });
 
+  it('the reused text of the last second never leaks into another second', () => {
+    const t = Date.UTC(2026, 6, 1, 12, 34, 56);
+    expect(kstDateTime(t)).toBe('2026-07-01 21:34:56');
+    expect(kstDateTime(t + 999)).toBe('2026-07-01 21:34:56');
+    expect(kstDateTime(t + 1_000)).toBe('2026-07-01 21:34:57');
+    expect(kstDateTime(t - 1)).toBe('2026-07-01 21:34:55');
+    expect(kstDateTime(t - 1_001)).toBe('2026-07-01 21:34:54');
+  });
+
   it('parses KST text back to epoch ms, with or without milliseconds', () => {
     expect(parseKstDateTime('2026-01-01 00:00:00')).toBe(Date.UTC(2025, 11, 31, 15));
     expect(parseKstDateTime('2026-01-01 00:00:00.250')).toBe(Date.UTC(2025, 11, 31, 15, 0, 0, 250));

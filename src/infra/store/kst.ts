@@ -5,19 +5,8 @@
  */
 const KST_OFFSET_MS = 9 * 3_600_000;
 
-let lastSecond = Number.NaN;
-let lastText = '';
-
-/** epoch ms → `YYYY-MM-DD HH:MM:SS` in KST (milliseconds dropped, as DATETIME has none). */
-export function kstDateTime(epochMs: number): string {
-  // Rows come in bursts within one second: the last second's text is reused.
-  const second = Math.floor(epochMs / 1000);
-  if (second === lastSecond) return lastText;
-  const iso = new Date(second * 1000 + KST_OFFSET_MS).toISOString();
-  lastSecond = second;
-  lastText = `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
-  return lastText;
-}
+/** epoch ms → `YYYY-MM-DD HH:MM:SS` in KST: the wire's spelling (src/protocol/time.ts) is the tables' too. */
+export { kstDateTime } from '../../protocol/time.js';
 
 const KST_PATTERN = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?$/;
 
