@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { connectionMachine } from './actors/connection.js';
+import { registerRegistryCommands } from './cli-registry.js';
+import { fetchStatus, formatStatus } from './cli-status.js';
+import { openCliStore } from './cli-store.js';
 import { startDaemon, storeUrl } from './daemon.js';
 import { ConfigError, loadConfig, printableConfig } from './infra/config/load.js';
 import type { Config } from './infra/config/schema.js';
 import { maskUrlPassword } from './infra/config/secrets.js';
 import { toMermaid } from './infra/diagram.js';
-import { openStore } from './infra/store/open.js';
 import type { Store } from './infra/store/types.js';
 
 const program = new Command('msgbot-gateway')
@@ -35,12 +37,10 @@ function config(extra: Record<string, unknown> = {}): Config {
   return loadConfig({ flags, env: process.env, file: g.config });
 }
 
-async function withStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {
-  const c = config();
-  const store = await openStore(storeUrl(c), { connectTimeoutMs: c.db.connectTimeoutMs });
+/** Only `serve` and `migrate` may create a database (cli-store.ts). */
+async function withStore<T>(fn: (store: Store) => Promise<T>, opts: { create?: boolean } = {}): Promise<T> {
+  const store = await openCliStore(config(), { create: opts.create === true });
   try {
-    await store.migrate();
-    for (const warning of store.lastMigration?.warnings ?? []) process.stderr.write(`migration warning: ${warning}\n`);
     return await fn(store);
   } finally {
     await store.close();
@@ -78,13 +78,15 @@ program
       if (o.inspect !== undefined) flags.inspect = o.inspect === true ? 'log' : o.inspect;
       if (o.pretty) flags['log.pretty'] = true;
       const c = config(flags);
-      const daemon = await startDaemon(c);
+      const g = program.opts<GlobalFlags>();
+      const daemon = await startDaemon(c, { origin: { config: g.config, data: g.data, db: g.db } });
       const log = daemon.loggers.root;
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) {
           log.warn({ signal }, 'second signal: exiting at once');
           process.exit(1);
+          return;
         }
         stopping = true;
         log.info({ signal, deadlineMs: c.shutdownMs }, 'stopping: finishing in-flight messages');
@@ -119,89 +121,31 @@ program
   .description('create missing tables and columns (never drops or retypes)')
   .action(async () => {
     const c = config();
-    await withStore(async () => {
-      process.stdout.write(`migrated ${maskUrlPassword(storeUrl(c))}\n`);
-    });
+    await withStore(
+      async () => {
+        process.stdout.write(`migrated ${maskUrlPassword(storeUrl(c))}\n`);
+      },
+      { create: true },
+    );
   });
 
-const devices = program.command('devices').description('device registry (kb_bot_devices)');
-devices
-  .command('list')
-  .option('--status <status>', 'only this status')
+registerRegistryCommands(program, { config: () => config(), withStore });
+
+program
+  .command('status')
+  .description(
+    'ask the running daemon (its admin endpoint): connections, pending devices and rooms, mailbox, last errors',
+  )
   .option('--json', 'JSON output')
-  .action(async (o: { status?: string; json?: boolean }) => {
-    await withStore(async (store) => {
-      const rows = (await store.listDevices()).filter((r) => o.status === undefined || r.status === o.status);
-      if (o.json) {
-        process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-        return;
-      }
-      if (rows.length === 0) process.stdout.write('no devices\n');
-      for (const r of rows) {
-        process.stdout.write(
-          `${r.botName}\t${r.deviceId}\t${r.status}\t${r.clientVersion ?? ''}\t${r.ipAddress ?? ''}\t${r.updatedAt ?? r.createdAt ?? ''}\n`,
-        );
-      }
-    });
+  .action(async (o: { json?: boolean }) => {
+    const answer = await fetchStatus(config());
+    if (!answer.ok) {
+      throw new Error(
+        `no daemon answers${answer.url === undefined ? '' : ` at ${answer.url}`}: ${answer.reason} (is it running, with this --config / MSGBOT_ADMIN_PORT?)`,
+      );
+    }
+    process.stdout.write(o.json ? `${JSON.stringify(answer.body, null, 2)}\n` : formatStatus(answer.url, answer.body));
   });
-/** `devices <verb>` and `rooms <verb>`: the verb and the status it sets (PROTOCOL §7.3, §8.2). */
-const STATUS_VERBS = [
-  ['approve', 'approved'],
-  ['block', 'blocked'],
-  ['revoke', 'revoked'],
-  ['deny', 'denied'],
-  ['pending', 'pending'],
-] as const;
-
-for (const [name, st] of STATUS_VERBS) {
-  devices
-    .command(`${name} <bot> <device>`)
-    .description(`set a device to ${st}${name === 'approve' ? ' (creates the row if it never connected)' : ''}`)
-    .option('--reason <text>', 'rejection reason')
-    .action(async (bot: string, device: string, o: { reason?: string }) => {
-      await withStore(async (store) => {
-        const row = await store.setDeviceStatus({ botName: bot, deviceId: device }, st, o.reason);
-        process.stdout.write(`${row.botName} ${row.deviceId}: ${row.status} (live connections follow within 5 s)\n`);
-      });
-    });
-}
-
-const rooms = program.command('rooms').description('room registry (kb_rooms)');
-rooms
-  .command('list')
-  .option('--bot <bot>', 'only this bot')
-  .option('--status <status>', 'only this status')
-  .option('--json', 'JSON output')
-  .action(async (o: { bot?: string; status?: string; json?: boolean }) => {
-    await withStore(async (store) => {
-      const rows = await store.listRooms({ botName: o.bot, status: o.status });
-      if (o.json) {
-        process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-        return;
-      }
-      if (rows.length === 0) process.stdout.write('no rooms\n');
-      for (const r of rows)
-        process.stdout.write(`${r.botName}\t${r.roomId}\t${r.deviceId}\t${r.status}\t${r.roomName}\n`);
-    });
-  });
-for (const [name, st] of STATUS_VERBS) {
-  rooms
-    .command(`${name} <bot> <channelId>`)
-    .description(`set a room to ${st} for every device of the bot (or one with --device)`)
-    .option('--device <device>', 'only this device (creates the row if missing)')
-    .action(async (bot: string, channelId: string, o: { device?: string }) => {
-      if (!/^\d+$/.test(channelId)) throw new InvalidArgumentError('channelId is a decimal digit string');
-      await withStore(async (store) => {
-        const n = await store.setRoomStatus(bot, channelId, st, o.device);
-        process.stdout.write(
-          n === 0
-            ? `no room ${channelId} of ${bot} yet (it appears after its first message, or use --device)\n`
-            : `${n} room row(s) ${st}\n`,
-        );
-        if (n === 0) process.exitCode = 1;
-      });
-    });
-}
 
 program
   .command('config')

@@ -1,16 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { InspectionEvent } from 'xstate';
+import { gatherStatus } from './daemon-status.js';
 import { Gateway } from './gateway/gateway.js';
 import { resolveAdminToken, resolveKeys } from './gateway/secrets.js';
 import type { BotModule } from './handlers/api.js';
 import { loadHandlerModule } from './handlers/load.js';
 import { startAdminServer } from './infra/admin/server.js';
+import { statusRoute } from './infra/admin/status-route.js';
+import { type CliOrigin, cliPrefix, describeStore } from './infra/cli-hint.js';
 import type { Config } from './infra/config/schema.js';
 import { maskUrlPassword } from './infra/config/secrets.js';
 import { createInspectObserver, startStatelyInspector } from './infra/inspect/index.js';
 import { createLoggers, type Loggers } from './infra/logger.js';
 import { createMetrics } from './infra/metrics.js';
+import { RecentErrors } from './infra/recent-errors.js';
 import { openStore } from './infra/store/open.js';
 import type { Store } from './infra/store/types.js';
 import { RetentionJob } from './infra/telemetry/retention.js';
@@ -30,10 +34,22 @@ export interface Daemon {
 }
 
 /** `msgbot-gateway serve`: store, migrations, keys, handlers, gateway, admin endpoint. */
-export async function startDaemon(config: Config, opts: { loggers?: Loggers } = {}): Promise<Daemon> {
+export async function startDaemon(
+  config: Config,
+  opts: { loggers?: Loggers; origin?: CliOrigin } = {},
+): Promise<Daemon> {
+  const startedAt = Date.now();
+  const recent = new RecentErrors();
   const loggers =
     opts.loggers ??
-    createLoggers({ level: config.log.level, categories: config.log.categories, pretty: config.log.pretty });
+    createLoggers({
+      level: config.log.level,
+      categories: config.log.categories,
+      pretty: config.log.pretty,
+      onError: (level, fields, msg) => recent.add(level, fields, msg),
+    });
+  // the commands the log prints carry the daemon's store options (cli-hint.ts)
+  const cli = cliPrefix(config, opts.origin);
   const log = loggers.root;
   const url = storeUrl(config);
   const store = await openStore(url, { connectTimeoutMs: config.db.connectTimeoutMs });
@@ -90,6 +106,7 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
     bots,
     inspect,
     tls: readTls(config),
+    cliPrefix: cli.prefix,
   });
   await gateway.start();
 
@@ -141,6 +158,19 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
       actors: () => gateway.actors(),
       setLogLevel: (category, level) => loggers.setLevel(category as never, level as never),
       setInspect: (mode) => inspector.setEnabled(mode === 'log'),
+      routes: [
+        statusRoute(() =>
+          gatherStatus({
+            gateway,
+            store,
+            config,
+            storeText: describeStore(url),
+            startedAt,
+            cliPrefix: cli.prefix,
+            recent,
+          }),
+        ),
+      ],
     });
     log.info({ url: `http://${config.admin.host}:${admin.port}` }, 'admin endpoint listening');
   }

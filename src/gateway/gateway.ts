@@ -48,6 +48,8 @@ export interface GatewayOptions {
   processName?: string;
   /** PEM key and certificate: the listener speaks TLS (clients that can; v3.2.2 phones cannot) */
   tls?: { key: Buffer; cert: Buffer };
+  /** `msgbot-gateway` with the store options the daemon runs with, for the commands it logs */
+  cliPrefix?: string;
 }
 
 interface LiveInfo {
@@ -363,7 +365,7 @@ export class Gateway {
           loggers.cat.client.warn(
             {
               ...fields,
-              approve: `msgbot-gateway devices approve ${shellQuote(handshake.botName)} ${shellQuote(handshake.deviceId)}`,
+              approve: `${this.opts.cliPrefix ?? 'msgbot-gateway'} devices approve ${shellQuote(handshake.botName)} ${shellQuote(handshake.deviceId)}`,
             },
             'device connected in limited mode; to approve it run the command in "approve"',
           );

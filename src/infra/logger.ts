@@ -16,6 +16,8 @@ export interface LoggerOptions {
   pretty?: boolean;
   /** where JSON lines go (tests pass a stream to read them back) */
   destination?: pino.DestinationStream;
+  /** called for every line at error level or above (the daemon keeps the last few for GET /status) */
+  onError?(level: string, fields: Record<string, unknown>, msg: string): void;
 }
 
 export function createLoggers(opts: LoggerOptions = {}): Loggers {
@@ -26,7 +28,17 @@ export function createLoggers(opts: LoggerOptions = {}): Loggers {
       ? pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:standard' } })
       : pino.destination({ sync: false }));
   // The root runs at trace so each category child can be more verbose than the default.
-  const root = pino({ level: 'trace', base: { pid: process.pid } }, destination);
+  const onError = opts.onError;
+  const hooks: pino.LoggerOptions['hooks'] =
+    onError === undefined
+      ? undefined
+      : {
+          logMethod(args, method, num) {
+            if (num >= 50) noteError(onError, this, args, num);
+            return method.apply(this, args);
+          },
+        };
+  const root = pino({ level: 'trace', base: { pid: process.pid }, hooks }, destination);
   const cat = {} as Record<LogCategory, Logger>;
   for (const name of LOG_CATEGORIES) {
     const child = root.child({ cat: name });
@@ -41,6 +53,22 @@ export function createLoggers(opts: LoggerOptions = {}): Loggers {
       for (const name of names) cat[name].level = lvl;
     },
   };
+}
+
+function noteError(
+  onError: NonNullable<LoggerOptions['onError']>,
+  logger: Logger,
+  args: readonly unknown[],
+  num: number,
+): void {
+  try {
+    const [first, second] = args;
+    const obj = first !== null && typeof first === 'object' ? (first as Record<string, unknown>) : {};
+    const msg = typeof first === 'string' ? first : typeof second === 'string' ? second : '';
+    onError(pino.levels.labels[num] ?? String(num), { ...logger.bindings(), ...obj }, msg);
+  } catch {
+    // never let the error ring break logging
+  }
 }
 
 /** Loggers that write nothing: for tests that do not read logs. */
