@@ -9,6 +9,7 @@ import { ConfigError, loadConfig, printableConfig } from './infra/config/load.js
 import type { Config } from './infra/config/schema.js';
 import { maskUrlPassword } from './infra/config/secrets.js';
 import { toMermaid } from './infra/diagram.js';
+import { flushAndExit } from './infra/exit.js';
 import type { Store } from './infra/store/types.js';
 
 const program = new Command('msgbot-gateway')
@@ -85,16 +86,16 @@ program
       const stop = (signal: string) => {
         if (stopping) {
           log.warn({ signal }, 'second signal: exiting at once');
-          process.exit(1);
+          flushAndExit(log, 1, 200);
           return;
         }
         stopping = true;
         log.info({ signal, deadlineMs: c.shutdownMs }, 'stopping: finishing in-flight messages');
         daemon.stop().then(
-          () => process.exit(0),
+          () => flushAndExit(log, 0),
           (err: unknown) => {
             log.error({ err }, 'stop failed');
-            process.exit(1);
+            flushAndExit(log, 1);
           },
         );
       };
