@@ -1,3 +1,4 @@
+import pino from 'pino';
 import type { Logger } from './logger.js';
 
 /**
@@ -17,11 +18,24 @@ export function exitNow(code: number): never {
   return (process as unknown as ReallyExit).reallyExit(code);
 }
 
+interface EndableStream {
+  end(): void;
+  once(event: string, listener: () => void): unknown;
+}
+
+function streamOf(log: Logger): EndableStream | undefined {
+  const stream = (log as unknown as Record<symbol, unknown>)[pino.symbols.streamSym];
+  if (stream === null || typeof stream !== 'object') return undefined;
+  const s = stream as Partial<EndableStream>;
+  return typeof s.end === 'function' && typeof s.once === 'function' ? (s as EndableStream) : undefined;
+}
+
 /**
- * Flushes `log` (asynchronously, at most `graceMs`), then exits with `code` without the 'exit'
- * handlers. The timer is a hard bound: it fires even if the flush never calls back.
+ * Ends `log`'s destination (its buffered lines are written first; 'finish'/'close' follow), then
+ * exits with `code` without the 'exit' handlers. The timer is a hard bound: it fires even when the
+ * destination never finishes (a broken pipe makes pino turn end() into a no-op).
  */
-export function flushAndExit(log: Logger | undefined, code: number, graceMs = 500): void {
+export function flushAndExit(log: Logger | undefined, code: number, graceMs = 1_000): void {
   let done = false;
   const finish = () => {
     if (done) return;
@@ -30,12 +44,16 @@ export function flushAndExit(log: Logger | undefined, code: number, graceMs = 50
   };
   // ref'd on purpose: an empty event loop would otherwise end the process through 'exit'
   setTimeout(finish, graceMs);
-  if (log === undefined) {
+  const stream = log === undefined ? undefined : streamOf(log);
+  if (stream === undefined) {
     finish();
     return;
   }
   try {
-    log.flush(() => finish());
+    stream.once('finish', finish);
+    stream.once('close', finish);
+    stream.once('error', finish);
+    stream.end();
   } catch {
     finish();
   }
