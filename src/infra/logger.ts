@@ -38,7 +38,7 @@ export function createLoggers(opts: LoggerOptions = {}): Loggers {
             return method.apply(this, args);
           },
         };
-  const root = pino({ level: 'trace', base: { pid: process.pid }, hooks }, destination);
+  const root = pino({ level: 'trace', base: { pid: process.pid }, ...(hooks ? { hooks } : {}) }, destination);
   const cat = {} as Record<LogCategory, Logger>;
   for (const name of LOG_CATEGORIES) {
     const child = root.child({ cat: name });
