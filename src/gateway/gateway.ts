@@ -29,6 +29,7 @@ import { TelemetryWriter } from '../infra/telemetry/writer.js';
 import type { Handshake, HmacKeys, OutgoingReply } from '../protocol/index.js';
 import { DedupWindow } from './dedup.js';
 import { DeviceDirectory } from './devices.js';
+import { PendingRoomNotices } from './pending-rooms.js';
 import { RoomDirectory } from './rooms.js';
 import { traceIdFactory } from './trace-id.js';
 
@@ -94,6 +95,9 @@ export class Gateway {
   private readonly outbox: DispatcherEvent[] = [];
   private stopping = false;
   private boundPort = 0;
+  /** trace ids of jobs that ended unanswered because their room is not approved (counted apart) */
+  private readonly notApproved = new Set<string>();
+  private readonly pendingRooms: PendingRoomNotices;
 
   constructor(private readonly opts: GatewayOptions) {
     const { config, store, loggers } = opts;
@@ -108,6 +112,7 @@ export class Gateway {
       // refreshed in bulk every standingRefreshMs; the ttl only catches rows that vanished
       ttlMs: 2 * config.timers.standingRefreshMs,
     });
+    this.pendingRooms = new PendingRoomNotices(loggers.cat.message, opts.cliPrefix ?? 'msgbot-gateway');
     this.dedup = new DedupWindow(config.processing.dedupWindowMs);
     this.pairs = new DedupWindow(config.processing.pairWindowMs);
     this.telemetry = new TelemetryWriter({
@@ -515,6 +520,8 @@ export class Gateway {
     const status = this.rooms.statusNow(message) ?? (await this.rooms.status(message));
     if (status !== 'approved') {
       log.debug({ traceId: message.traceId, roomStatus: status }, 'room not approved; no reply');
+      this.notApproved.add(job.id);
+      this.pendingRooms.notice(message, status);
       return;
     }
     const key = connectionKey(message.botName, message.deviceId);
@@ -552,7 +559,9 @@ export class Gateway {
     m.gateWaitSeconds.observe(waitedMs / 1000);
     m.processingSeconds.observe((waitedMs + ranMs) / 1000);
     const log = this.opts.loggers.cat.message;
-    if (outcome.status === 'processed') {
+    if (this.notApproved.delete(job.id) && outcome.status === 'processed') {
+      m.messages.inc({ outcome: 'not-approved' });
+    } else if (outcome.status === 'processed') {
       m.messages.inc({ outcome: 'processed' });
       log.debug({ traceId: job.id, ranMs }, 'message processed');
     } else {
