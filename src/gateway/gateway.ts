@@ -15,6 +15,7 @@ import { type ChatMessage, type Job, type JobOutcome, roomKeyOf } from '../actor
 import { ConnectionRegistry } from '../actors/registry.js';
 import type { RunJobInput } from '../actors/worker.js';
 import type { BotModule, ConnectionInfo, GatewayServices } from '../handlers/api.js';
+import { failureFields } from '../handlers/failure-fields.js';
 import { createRouter } from '../handlers/router.js';
 import { handleMessage } from '../handlers/runner.js';
 import { type Clock, systemClock } from '../infra/clock.js';
@@ -30,6 +31,7 @@ import type { Handshake, HmacKeys, OutgoingReply } from '../protocol/index.js';
 import { DedupWindow } from './dedup.js';
 import { DeviceDirectory } from './devices.js';
 import { PendingRoomNotices } from './pending-rooms.js';
+import { RoomSaturationWatch } from './room-saturation.js';
 import { RoomDirectory } from './rooms.js';
 import { traceIdFactory } from './trace-id.js';
 
@@ -98,6 +100,7 @@ export class Gateway {
   /** trace ids of jobs that ended unanswered because their room is not approved (counted apart) */
   private readonly notApproved = new Set<string>();
   private readonly pendingRooms: PendingRoomNotices;
+  private readonly saturation: RoomSaturationWatch;
 
   constructor(private readonly opts: GatewayOptions) {
     const { config, store, loggers } = opts;
@@ -113,6 +116,7 @@ export class Gateway {
       ttlMs: 2 * config.timers.standingRefreshMs,
     });
     this.pendingRooms = new PendingRoomNotices(loggers.cat.message, opts.cliPrefix ?? 'msgbot-gateway');
+    this.saturation = new RoomSaturationWatch(loggers.cat.dispatch);
     this.dedup = new DedupWindow(config.processing.dedupWindowMs);
     this.pairs = new DedupWindow(config.processing.pairWindowMs);
     this.telemetry = new TelemetryWriter({
@@ -140,7 +144,7 @@ export class Gateway {
       connections: () => this.connectionInfos(),
       reloadStanding: () => this.reloadStanding(),
     };
-    this.router = createRouter(opts.bots ?? []);
+    this.router = createRouter(opts.bots ?? [], { errorReplies: config.processing.errorReplies });
     this.ports = this.createPorts();
 
     const p = config.processing;
@@ -215,12 +219,24 @@ export class Gateway {
   /** Standing of live connections is re-read on the clock (issue 2 §5: within 5 s). */
   private scheduleStandingRefresh(): void {
     this.standingTimer = this.clock.setTimeout(() => {
+      this.checkSaturation();
       void this.reloadStanding()
         .catch(() => {})
         .finally(() => {
           if (!this.stopping) this.scheduleStandingRefresh();
         });
     }, this.opts.config.timers.standingRefreshMs);
+  }
+
+  /** Rooms whose every slot is held by a hung handler (room-saturation.ts), on the refresh tick. */
+  private checkSaturation(): void {
+    const p = this.opts.config.processing;
+    this.saturation.check({
+      now: this.clock.now(),
+      perRoom: p.perRoom,
+      stuckAfterMs: p.stuckAfterMs,
+      workers: this.dispatcher.getSnapshot().context.workers.values(),
+    });
   }
 
   /** A new socket: bound handshake slots (issue 6 §3), then a connection actor. */
@@ -566,7 +582,9 @@ export class Gateway {
       log.debug({ traceId: job.id, ranMs }, 'message processed');
     } else {
       m.messages.inc({ outcome: `failed-${outcome.reason}` });
-      log.error({ traceId: job.id, reason: outcome.reason, err: outcome.error, ranMs }, 'message failed');
+      const route = this.router.match(job.message);
+      const fields = failureFields(job.message, route.kind === 'command' ? route.def.prefix : undefined);
+      log.error({ ...fields, reason: outcome.reason, err: outcome.error, ranMs }, 'message failed');
     }
   }
 

@@ -7,6 +7,7 @@ import type { ChatMessage } from '../actors/job.js';
 import type { BotModule, CommandDef, CommandInfo, HandlerContext } from './api.js';
 import { builtinCommands, errorText } from './builtin.js';
 import { type ParsedCommandLine, parseArguments, usageReply, validateParams } from './command.js';
+import { failureFields } from './failure-fields.js';
 
 /** What the runner supplies; the router adds message, sender, room and command. */
 export type ContextBase = Omit<HandlerContext, 'message' | 'sender' | 'room' | 'command'>;
@@ -23,7 +24,12 @@ export interface Router {
 export interface RouterOptions {
   /** false leaves the built-in commands out (default true) */
   builtins?: boolean;
+  /** what the chat gets when a command throws (config processing.errorReplies; default full) */
+  errorReplies?: 'full' | 'generic' | 'off';
 }
+
+/** PROTOCOL §7.9's error reply without the error text (processing.errorReplies generic). */
+export const COMMAND_ERROR_GENERIC = '명령어 처리 중 오류가 발생했습니다';
 
 /** PROTOCOL §7.9: the reply when a command's run throws. */
 export function commandErrorReply(err: unknown): string {
@@ -80,8 +86,12 @@ export function createRouter(modules: readonly BotModule[], options: RouterOptio
     } catch (err) {
       // An abandoned message (deadline, shutdown) answers nothing more.
       if (base.signal.aborted) throw err;
-      base.log.warn({ err, command: def.prefix }, 'command failed');
-      await base.reply(commandErrorReply(err));
+      // base.log carries the trace id already
+      const { traceId: _bound, ...fields } = failureFields(message, def.prefix);
+      base.log.warn({ err, ...fields }, 'command failed');
+      const errorReplies = options.errorReplies ?? 'full';
+      if (errorReplies === 'full') await base.reply(commandErrorReply(err));
+      else if (errorReplies === 'generic') await base.reply(COMMAND_ERROR_GENERIC);
     }
   }
 

@@ -104,6 +104,15 @@ export const configSchema = z.object({
         .default(10_000)
         .describe('how long an idle bot or room gate actor is kept before it is stopped (0 = at once)'),
       maxIdleGates: positiveInt.default(1_000).describe('idle room gates (and idle bot gates) kept at most'),
+      errorReplies: z
+        .enum(['full', 'generic', 'off'])
+        .default('full')
+        .describe(
+          'what the chat gets when a command throws: full = the PROTOCOL §7.9 text with the error message, generic = the text without it, off = nothing (always logged)',
+        ),
+      stuckAfterMs: positiveInt
+        .default(60_000)
+        .describe('a room whose every perRoom slot is held by handlers running this long is warned about once'),
     })
     .default({
       mode: 'queued',
@@ -119,6 +128,8 @@ export const configSchema = z.object({
       restartWindowMs: 10_000,
       gateIdleMs: 10_000,
       maxIdleGates: 1_000,
+      errorReplies: 'full',
+      stuckAfterMs: 60_000,
     }),
   rooms: z
     .object({
