@@ -5,7 +5,7 @@ import { registerRegistryCommands } from './cli-registry.js';
 import { fetchStatus, formatStatus } from './cli-status.js';
 import { openCliStore } from './cli-store.js';
 import { startDaemon, storeUrl } from './daemon.js';
-import { ConfigError, loadConfig, printableConfig } from './infra/config/load.js';
+import { ConfigError, loadConfig, printableConfig, unknownEnvVars } from './infra/config/load.js';
 import type { Config } from './infra/config/schema.js';
 import { maskUrlPassword } from './infra/config/secrets.js';
 import { toMermaid } from './infra/diagram.js';
@@ -82,6 +82,13 @@ program
       const g = program.opts<GlobalFlags>();
       const daemon = await startDaemon(c, { origin: { config: g.config, data: g.data, db: g.db } });
       const log = daemon.loggers.root;
+      const unknownVars = unknownEnvVars(process.env);
+      if (unknownVars.length > 0) {
+        log.warn(
+          { variables: unknownVars },
+          'unknown MSGBOT_* environment variables ignored (typos?); the README configuration reference lists every one',
+        );
+      }
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) {

@@ -80,6 +80,8 @@ export async function startDaemon(
     );
   } else if (keys.source === 'file') {
     log.info({ file: keys.file }, 'HMAC secret and salt read from the data folder');
+  } else {
+    log.info('HMAC secret and salt from the configuration (hmac.secret, hmac.salt)');
   }
   const bots: BotModule[] = [];
   if (config.handlers !== undefined) {
