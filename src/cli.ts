@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { connectionMachine } from './actors/connection.js';
+import { registerScheduleCommands } from './cli-schedules.js';
 import { startDaemon, storeUrl } from './daemon.js';
 import { ConfigError, loadConfig, printableConfig } from './infra/config/load.js';
 import type { Config } from './infra/config/schema.js';
 import { maskUrlPassword } from './infra/config/secrets.js';
 import { toMermaid } from './infra/diagram.js';
+import { processRowFor } from './infra/process-row.js';
+import type { MysqlStore } from './infra/store/mysql.js';
 import { openStore } from './infra/store/open.js';
-import type { Store } from './infra/store/types.js';
+import type { SqliteStore } from './infra/store/sqlite.js';
 
 const program = new Command('msgbot-gateway')
   .description('Server for MessengerBot R bridge phones (KakaoTalk bots)')
@@ -35,7 +38,7 @@ function config(extra: Record<string, unknown> = {}): Config {
   return loadConfig({ flags, env: process.env, file: g.config });
 }
 
-async function withStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {
+async function withStore<T>(fn: (store: SqliteStore | MysqlStore) => Promise<T>): Promise<T> {
   const c = config();
   const store = await openStore(storeUrl(c), { connectTimeoutMs: c.db.connectTimeoutMs });
   try {
@@ -59,6 +62,10 @@ program
     new Option('--inspect [mode]', 'actor inspection: log (JSON lines) or stately').choices(['log', 'stately']),
   )
   .option('--pretty', 'human-readable logs')
+  .option(
+    '--name <process_name>',
+    'kb_server_processes row to run as: port and type come from it (env MSGBOT_PROCESS_NAME)',
+  )
   .action(
     async (o: {
       host?: string;
@@ -68,6 +75,7 @@ program
       adminPort?: number;
       inspect?: string | true;
       pretty?: boolean;
+      name?: string;
     }) => {
       const flags: Record<string, unknown> = {};
       if (o.host !== undefined) flags.host = o.host;
@@ -77,7 +85,14 @@ program
       if (o.adminPort !== undefined) flags['admin.port'] = o.adminPort;
       if (o.inspect !== undefined) flags.inspect = o.inspect === true ? 'log' : o.inspect;
       if (o.pretty) flags['log.pretty'] = true;
-      const c = config(flags);
+      if (o.name !== undefined) flags['process.name'] = o.name;
+      let c = config(flags);
+      // PROTOCOL §7.1: started by process name, the port comes from its kb_server_processes row
+      const processName = c.process.name;
+      if (processName !== undefined) {
+        flags.port = (await withStore((store) => processRowFor(store.processes, processName))).port;
+        c = config(flags);
+      }
       const daemon = await startDaemon(c);
       const log = daemon.loggers.root;
       let stopping = false;
@@ -202,6 +217,8 @@ for (const [name, st] of STATUS_VERBS) {
       });
     });
 }
+
+registerScheduleCommands(program, (fn) => withStore((store) => fn(store.schedules)));
 
 program
   .command('config')

@@ -131,3 +131,21 @@ export function msToNextMinute(nowMs: number): number {
   const rest = 60_000 - (((nowMs % 60_000) + 60_000) % 60_000);
   return rest === 0 ? 60_000 : rest;
 }
+
+/** A new `daily` schedule's first due time: today at `time` if still ahead of `nowMs`, else tomorrow. */
+export function firstDaily(nowMs: number, scheduleTime: string): string | undefined {
+  const tod = parseTimeOfDay(scheduleTime);
+  if (tod === undefined) return undefined;
+  const today = kstMidnight(nowMs) + tod * 1000;
+  return today > nowMs ? kstText(today) : nextDaily(nowMs, scheduleTime);
+}
+
+/** A new `weekly` schedule's first due time: today if listed and `time` is still ahead, else as nextWeekly. */
+export function firstWeekly(nowMs: number, scheduleTime: string, weekdays: string | null): string | undefined {
+  const tod = parseTimeOfDay(scheduleTime);
+  if (tod === undefined) return undefined;
+  const today = kstMidnight(nowMs);
+  const weekday = WEEKDAYS[new Date(today + KST_OFFSET_MS).getUTCDay()] as Weekday;
+  if (today + tod * 1000 > nowMs && parseWeekdays(weekdays).includes(weekday)) return kstText(today + tod * 1000);
+  return nextWeekly(nowMs, scheduleTime, weekdays);
+}

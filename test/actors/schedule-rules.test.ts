@@ -4,6 +4,8 @@ import {
   advanceAfterRun,
   botStaggerMs,
   catchUpSince,
+  firstDaily,
+  firstWeekly,
   kstText,
   msToNextMinute,
   nextDaily,
@@ -64,6 +66,16 @@ describe('schedule rules (PROTOCOL §7.12)', () => {
     expect(botStaggerMs(kst('2026-01-30 12:00:54'), 3)).toBe(1_000);
     expect(msToNextMinute(kst('2026-01-30 12:00:00'))).toBe(60_000);
     expect(msToNextMinute(kst('2026-01-30 12:00:59') + 500)).toBe(500);
+  });
+
+  it('first due time of a new schedule: today if still ahead, else the next one', () => {
+    const now = kst('2026-01-15 10:00:00'); // a Thursday
+    expect(firstDaily(now, '10:30')).toBe('2026-01-15 10:30:00');
+    expect(firstDaily(now, '10:00')).toBe('2026-01-16 10:00:00');
+    expect(firstWeekly(now, '11:00', 'thursday')).toBe('2026-01-15 11:00:00');
+    expect(firstWeekly(now, '09:00', 'thursday')).toBe('2026-01-22 09:00:00');
+    expect(firstWeekly(now, '09:00', 'friday,monday')).toBe('2026-01-16 09:00:00');
+    expect(firstWeekly(now, '09:00', 'someday')).toBeUndefined();
   });
 
   const instant = fc.integer({ min: Date.UTC(2000, 0, 1), max: Date.UTC(2099, 11, 31) });
