@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it, onTestFinished } from 'vitest';
 import { kstText } from '../../src/actors/schedule-rules.js';
 import { openSqliteStore } from '../../src/infra/store/sqlite.js';
+import { BridgeClient } from '../support/bridge-client.js';
+import { KEYS } from '../support/fake-connection.js';
 import { cliOk, runCli, spawnDaemon } from './child.js';
 
 /**
@@ -165,7 +167,15 @@ describe('serve and its kb_server_processes row', { timeout: 90_000 }, () => {
   it('serve --name listens on the row port and keeps the row current: starting → running → stopped', async ({
     expect,
   }) => {
-    const e = { ...env('named'), MSGBOT_PROCESS_HEARTBEAT_MS: '200' };
+    const e = {
+      ...env('named'),
+      MSGBOT_PROCESS_HEARTBEAT_MS: '200',
+      MSGBOT_HMAC_SECRET: KEYS.secret,
+      MSGBOT_HMAC_SALT: KEYS.salt,
+      MSGBOT_TIMERS_PING_INTERVAL_MS: '300',
+      MSGBOT_TIMERS_PING_JITTER_MS: '0',
+      MSGBOT_TELEMETRY_FLUSH_MS: '100',
+    };
     const port = await freePort();
     await withDb('named', async (s) => {
       await s.processes.ensureProcess('gw-test-01', 'test-host', port, kstText(Date.now()));
@@ -183,6 +193,19 @@ describe('serve and its kb_server_processes row', { timeout: 90_000 }, () => {
     );
     const running = await withDb('named', async (s) => s.processes.getProcess('gw-test-01'));
     expect(running).toMatchObject({ status: 'running', pid: d.child.pid });
+    // PROTOCOL §8.4: the ping rows carry the process name
+    const phone = await BridgeClient.connect({ port, secret: KEYS.secret, salt: KEYS.salt });
+    onTestFinished(() => phone.close());
+    const pingNames = () =>
+      withDb('named', async (s) =>
+        (s as unknown as { db: { prepare(q: string): { all(): { process_name: string }[] } } }).db
+          .prepare('SELECT process_name FROM kb_ping_monitor')
+          .all()
+          .map((r) => r.process_name),
+      );
+    await until(async () => (await pingNames()).length > 0);
+    expect(new Set(await pingNames())).toEqual(new Set(['gw-test-01']));
+    phone.close();
     d.child.kill('SIGTERM');
     expect((await d.exited).code).toBe(0);
     const stopped = await withDb('named', async (s) => s.processes.getProcess('gw-test-01'));
