@@ -12,6 +12,11 @@ import type { SendMedia, SendOutcome } from './send.js';
  * One scheduler pass (PROTOCOL §7.12): due rows, grouped per bot, bots staggered, one bot's rows
  * in sequence; each row claimed, checked ([REC] device and room approval), sent component by
  * component through the SendPort, logged with its real outcome and advanced.
+ *
+ * A pass returns once it has started its bots' runs: a phone that is away holds its sends on the
+ * outbound path (up to outbound.holdMs), and that must not hold up the next minute's poll for the
+ * other bots. A bot with a run still going is left out of the next polls until it is done (its
+ * rows stay due), so one bot's schedules still go one after another.
  */
 
 export type PassMode = 'catchup' | 'poll';
@@ -19,7 +24,16 @@ export type PassMode = 'catchup' | 'poll';
 export interface PassSummary {
   mode: PassMode;
   candidates: number;
-  outcomes: Record<ScheduleRunOutcome, number>;
+  /** bots whose runs this pass started */
+  bots: number;
+}
+
+/** What outlives one pass: bots with a run going, and the signal that stops them all. */
+export interface RunState {
+  busy: Set<string>;
+  signal: AbortSignal;
+  /** the runs still going (tests and shutdown can wait for them) */
+  running: Set<Promise<void>>;
 }
 
 type ComponentName = 'text' | 'images_1' | 'images_2';
@@ -59,11 +73,12 @@ export async function runPass(
   ports: SchedulerPorts,
   settings: SchedulerSettings,
   mode: PassMode,
-  signal?: AbortSignal,
+  state: RunState,
 ): Promise<PassSummary> {
-  const summary: PassSummary = { mode, candidates: 0, outcomes: { success: 0, partial: 0, failed: 0, skipped: 0 } };
-  const bots = [...new Set(ports.liveBots())];
-  if (bots.length === 0) return summary;
+  const { signal, busy } = state;
+  const summary: PassSummary = { mode, candidates: 0, bots: 0 };
+  const bots = [...new Set(ports.liveBots())].filter((b) => !busy.has(b));
+  if (bots.length === 0 || signal.aborted) return summary;
   const nowMs = ports.clock.now();
   const rows = await ports.store.dueSchedules({
     now: kstText(nowMs),
@@ -79,20 +94,26 @@ export async function runPass(
     else groups.set(row.targetBotName, [row]);
   }
   const stagger = botStaggerMs(nowMs, groups.size, settings.staggerMinS, settings.staggerMaxS);
-  await Promise.all(
-    [...groups.values()].map(async (group, i) => {
+  summary.bots = groups.size;
+  [...groups].forEach(([bot, group], i) => {
+    busy.add(bot);
+    const run = (async () => {
       try {
         await sleep(ports, i * stagger, signal);
         for (const [j, row] of group.entries()) {
           if (j > 0) await sleep(ports, settings.perBotGapMs, signal);
-          const outcome = await runSchedule(ports, row, signal);
-          summary.outcomes[outcome]++;
+          await runSchedule(ports, row, signal);
         }
       } catch (error) {
-        if (!signal?.aborted) throw error;
+        if (!signal.aborted) ports.onError(error);
       }
-    }),
-  );
+    })();
+    state.running.add(run);
+    void run.finally(() => {
+      busy.delete(bot);
+      state.running.delete(run);
+    });
+  });
   return summary;
 }
 

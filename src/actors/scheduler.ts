@@ -1,12 +1,13 @@
-import { assign, fromPromise, setup } from 'xstate';
+import { assign, fromCallback, fromPromise, setup } from 'xstate';
 import { msToNextMinute } from './schedule-rules.js';
-import { type PassMode, type PassSummary, runPass } from './schedule-run.js';
+import { type PassMode, type PassSummary, type RunState, runPass } from './schedule-run.js';
 import type { SchedulerPorts, SchedulerSettings } from './scheduler-ports.js';
 
 /**
  * The scheduler (DESIGN.md §2, PROTOCOL §7.12): a catch-up pass `startDelayMs` after start, then
- * a poll at every full minute of the injected clock. Passes never overlap: the next minute is
- * waited for after a pass ends. Stopping the actor aborts a running pass's waits.
+ * a poll at every full minute of the injected clock. A pass starts the runs of its bots and ends;
+ * the runs go on (a bot with one going is skipped by later polls). Stopping the actor aborts
+ * every run's waits (the `lifetime` child's cleanup: exit actions do not run on stop()).
  */
 
 export interface SchedulerInput {
@@ -17,10 +18,12 @@ export interface SchedulerInput {
 interface SchedulerContext extends SchedulerInput {
   passes: number;
   lastPass: PassSummary | undefined;
+  runs: RunState & { abort: AbortController };
 }
 
 interface PassInput extends SchedulerInput {
   mode: PassMode;
+  runs: RunState;
 }
 
 export const schedulerMachine = setup({
@@ -30,8 +33,13 @@ export const schedulerMachine = setup({
     events: {} as { type: 'POLL_NOW' },
   },
   actors: {
-    pass: fromPromise<PassSummary, PassInput>(({ input, signal }) =>
-      runPass(input.ports, input.settings, input.mode, signal),
+    pass: fromPromise<PassSummary, PassInput>(({ input }) =>
+      runPass(input.ports, input.settings, input.mode, input.runs),
+    ),
+    lifetime: fromCallback<{ type: 'never' }, { abort: AbortController }>(
+      ({ input }) =>
+        () =>
+          input.abort.abort(),
     ),
   },
   actions: {
@@ -47,7 +55,16 @@ export const schedulerMachine = setup({
 }).createMachine({
   id: 'scheduler',
   initial: 'starting',
-  context: ({ input }) => ({ ...input, passes: 0, lastPass: undefined }),
+  context: ({ input }) => {
+    const abort = new AbortController();
+    return {
+      ...input,
+      passes: 0,
+      lastPass: undefined,
+      runs: { abort, signal: abort.signal, busy: new Set<string>(), running: new Set<Promise<void>>() },
+    };
+  },
+  invoke: { src: 'lifetime', input: ({ context }) => ({ abort: context.runs.abort }) },
   states: {
     starting: {
       after: { startDelay: 'catchingUp' },
@@ -55,7 +72,12 @@ export const schedulerMachine = setup({
     catchingUp: {
       invoke: {
         src: 'pass',
-        input: ({ context }) => ({ ports: context.ports, settings: context.settings, mode: 'catchup' as const }),
+        input: ({ context }) => ({
+          ports: context.ports,
+          settings: context.settings,
+          mode: 'catchup' as const,
+          runs: context.runs,
+        }),
         onDone: { target: 'idle', actions: { type: 'recordPass', params: ({ event }) => event.output } },
         onError: { target: 'idle', actions: ({ context, event }) => context.ports.onError(event.error) },
       },
@@ -67,7 +89,12 @@ export const schedulerMachine = setup({
     polling: {
       invoke: {
         src: 'pass',
-        input: ({ context }) => ({ ports: context.ports, settings: context.settings, mode: 'poll' as const }),
+        input: ({ context }) => ({
+          ports: context.ports,
+          settings: context.settings,
+          mode: 'poll' as const,
+          runs: context.runs,
+        }),
         onDone: { target: 'idle', actions: { type: 'recordPass', params: ({ event }) => event.output } },
         onError: { target: 'idle', actions: ({ context, event }) => context.ports.onError(event.error) },
       },

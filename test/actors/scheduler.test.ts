@@ -331,6 +331,35 @@ describe('scheduler actor (PROTOCOL §7.12)', () => {
     expect((await w.logs()).length).toBe(6);
   });
 
+  it('a phone that holds its send does not hold up other bots; its own next row waits until it is done', async () => {
+    const w = await world();
+    await w.store.setDeviceStatus({ botName: 'slow-bot', deviceId: DEV }, 'approved');
+    await w.store.registerRoom({ roomId: ROOM, botName: 'slow-bot', deviceId: DEV }, '느린방', 'approved');
+    w.live = [BOT, 'slow-bot'];
+    let release: (() => void) | undefined;
+    const fast = w.answer;
+    w.answer = (r) =>
+      r.botName === 'slow-bot' && release === undefined
+        ? new Promise((resolve) => {
+            release = () => resolve({ id: r.id, status: 'delivered', deviceId: DEV, at: w.clock.now() });
+          })
+        : fast(r);
+    await w.add({ botName: 'slow-bot', nextSendAt: '2026-01-15 12:00:30', messageText: 'A' });
+    await w.add({ botName: BOT, nextSendAt: '2026-01-15 12:01:30', messageText: 'X' });
+    await w.add({ botName: 'slow-bot', nextSendAt: '2026-01-15 12:01:30', messageText: 'B' });
+    w.start();
+    await w.advance(70_500); // 12:01:00.5
+    expect(w.sends.map((s) => s.request.text)).toEqual(['A']);
+    await w.advance(60_000); // 12:02:00.5: X goes; B waits for A
+    expect(w.sends.map((s) => s.request.text)).toEqual(['A', 'X']);
+    expect((await w.logs()).map((l) => l.sent_message_text)).toEqual(['X']);
+    release?.();
+    await w.advance(250);
+    expect((await w.logs()).map((l) => l.sent_message_text)).toEqual(['X', 'A']);
+    await w.advance(60_000); // 12:03:00.75
+    expect(w.sends.map((s) => s.request.text)).toEqual(['A', 'X', 'B']);
+  });
+
   it('stopping the actor during the wait between image groups sends nothing more', async () => {
     const w = await world();
     const id = await w.add({ nextSendAt: '2026-01-15 11:59:55', images1: [{ base64: 'QUJD', name: 'a' }] });
