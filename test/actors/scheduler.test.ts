@@ -11,6 +11,7 @@ import type { ScheduleRunOutcome } from '../../src/actors/scheduler-ports.js';
 import type { SendOutcome, SendRequest } from '../../src/actors/send.js';
 import { schedulerPorts, startScheduler } from '../../src/gateway/scheduler-wiring.js';
 import { defaultConfig } from '../../src/infra/config/schema.js';
+import { createMetrics } from '../../src/infra/metrics.js';
 import type { NewSchedule } from '../../src/infra/store/schedule-types.js';
 import { openSqliteStore, type SqliteStore } from '../../src/infra/store/sqlite.js';
 import { newSchedule } from '../store/schedules.suite.js';
@@ -256,6 +257,27 @@ describe('scheduler actor (PROTOCOL §7.12)', () => {
     expect(log?.status).toBe('partial');
     expect(String(log?.error_message)).toMatch(/^images_1: bad-media \(path leaves scheduler\.mediaDir/);
     expect(w.runs.map((r) => r.outcome)).toEqual(['partial']);
+  });
+
+  it('counts runs in msgbot_schedule_runs_total{outcome}', async () => {
+    const w = await world();
+    const metrics = createMetrics();
+    await w.add({ nextSendAt: '2026-01-15 11:59:55' });
+    await w.add({ nextSendAt: '2026-01-15 11:59:56', deviceId: 'unknown-dev' });
+    const actor = startScheduler({
+      store: w.store,
+      send: { send: (r) => w.answer(r) },
+      clock: w.clock,
+      liveBots: () => [BOT],
+      config: defaultConfig().scheduler,
+      metrics,
+      log: pino({ level: 'silent' }),
+    });
+    actors.push(actor);
+    await w.advance(12_000);
+    const text = await metrics.registry.getSingleMetricAsString('msgbot_schedule_runs_total');
+    expect(text).toContain('msgbot_schedule_runs_total{outcome="success"} 1');
+    expect(text).toContain('msgbot_schedule_runs_total{outcome="failed"} 1');
   });
 
   it('fails without sending when device or room is not approved, the title is empty or no device is set', async () => {

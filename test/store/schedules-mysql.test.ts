@@ -19,6 +19,31 @@ describeMysql('MariaDB schedules', () => {
   });
   describeScheduleStore('MariaDB', (clock) => openMysqlHarness(db, { clock }));
 
+  it('an operator kb_servers of the older variant (a) (id, server_port) is used as it is (PROTOCOL §8.8)', async () => {
+    const old = await createScratchDatabase();
+    try {
+      await old.query(`CREATE TABLE kb_servers (
+        id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, server_name VARCHAR(100) NOT NULL UNIQUE,
+        server_host VARCHAR(255) NOT NULL, server_port INT NOT NULL, description TEXT NULL,
+        is_active TINYINT(1) DEFAULT 1, last_heartbeat DATETIME NULL,
+        status ENUM('active','inactive','maintenance') DEFAULT 'active',
+        created_at DATETIME DEFAULT CURRENT_TIMESTAMP, updated_at DATETIME DEFAULT CURRENT_TIMESTAMP,
+        UNIQUE KEY uk_host_port (server_host, server_port)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`);
+      const store = await openMysqlStore(old.url, { poolSize: 2 });
+      try {
+        await store.migrate();
+        const row = await store.processes.ensureProcess('gw-old', 'old-host', 1490, '2026-01-15 12:00:00');
+        const [server] = await old.query('SELECT id, server_name, server_port FROM kb_servers');
+        expect(server).toMatchObject({ server_name: 'old-host', server_port: 1490 });
+        expect(row.serverId).toBe(Number(server?.id));
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await old.drop();
+    }
+  });
+
   describe('two gateways on one MariaDB database (PROTOCOL §7.12 claim)', () => {
     it('both poll at once: every due row is sent and logged exactly once', async () => {
       const now = parseKst('2026-01-15 12:01:00') as number;

@@ -12,25 +12,39 @@ export function mysqlProcesses(pool: Pool): ProcessStore {
     const [raw] = await rows(`SELECT ${PROCESS_SELECT} FROM kb_server_processes WHERE process_name = ?`, [name]);
     return raw === undefined ? undefined : toProcessRow(raw);
   };
-  /** PROTOCOL §8.8: variant (b) keys on server_id, the older variant (a) on id. */
+  /** PROTOCOL §8.8: variant (b) keys on server_id, the older variant (a) on id (and needs a port). */
   const serverId = async (host: string, port: number, now: string): Promise<number> => {
-    try {
-      await run(
-        "INSERT IGNORE INTO kb_servers (server_name, server_host, description, created_at, updated_at) VALUES (?, ?, 'msgbot-gateway', ?, ?)",
-        [host, host.slice(0, 45), now, now],
-      );
-      const [row] = await rows('SELECT server_id AS id FROM kb_servers WHERE server_name = ?', [host]);
-      return Number(row?.id);
-    } catch (error) {
-      if ((error as { errno?: number }).errno !== ER_BAD_FIELD_ERROR) throw error;
+    let variantA = false;
+    const find = async (): Promise<number | undefined> => {
+      try {
+        const [row] = await rows(
+          `SELECT ${variantA ? 'id' : 'server_id'} AS id FROM kb_servers WHERE server_name = ?`,
+          [host],
+        );
+        return row === undefined ? undefined : Number(row.id);
+      } catch (error) {
+        if ((error as { errno?: number }).errno !== ER_BAD_FIELD_ERROR || variantA) throw error;
+        variantA = true;
+        return find();
+      }
+    };
+    const found = await find();
+    if (found !== undefined) return found;
+    if (variantA) {
       await run('INSERT IGNORE INTO kb_servers (server_name, server_host, server_port) VALUES (?, ?, ?)', [
         host,
         host,
         port,
       ]);
-      const [row] = await rows('SELECT id FROM kb_servers WHERE server_name = ?', [host]);
-      return Number(row?.id);
+    } else {
+      await run(
+        "INSERT IGNORE INTO kb_servers (server_name, server_host, description, created_at, updated_at) VALUES (?, ?, 'msgbot-gateway', ?, ?)",
+        [host, host.slice(0, 45), now, now],
+      );
     }
+    const id = await find();
+    if (id === undefined) throw new Error(`kb_servers: could not create a row for ${host}`);
+    return id;
   };
   return {
     getProcess: get,
