@@ -126,10 +126,9 @@ export function botStaggerMs(nowMs: number, bots: number, minS = 1, maxS = 10): 
   return Math.min(maxS, Math.max(minS, Math.floor((55 - second) / bots))) * 1000;
 }
 
-/** ms from `nowMs` to the next full minute (a full minute itself counts as the next one). */
+/** ms from `nowMs` to the next full minute (at a full minute: the one after it). */
 export function msToNextMinute(nowMs: number): number {
-  const rest = 60_000 - (((nowMs % 60_000) + 60_000) % 60_000);
-  return rest === 0 ? 60_000 : rest;
+  return 60_000 - (((nowMs % 60_000) + 60_000) % 60_000);
 }
 
 /** A new `daily` schedule's first due time: today at `time` if still ahead of `nowMs`, else tomorrow. */
