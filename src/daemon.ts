@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { InspectionEvent } from 'xstate';
 import { Gateway } from './gateway/gateway.js';
 import { startScheduler } from './gateway/scheduler-wiring.js';
-import { resolveKeys } from './gateway/secrets.js';
+import { resolveAdminToken, resolveKeys } from './gateway/secrets.js';
 import type { BotModule } from './handlers/api.js';
 import { loadHandlerModule } from './handlers/load.js';
 import { startAdminServer } from './infra/admin/server.js';
@@ -173,9 +173,14 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
 
   let admin: Awaited<ReturnType<typeof startAdminServer>> | undefined;
   if (config.admin.port !== 0) {
+    const token = resolveAdminToken(config.dataDir, config.admin.token);
+    if (token.source === 'generated') {
+      log.warn({ file: token.file }, 'no admin.token configured: generated one into "file" (adminToken)');
+    }
     admin = await startAdminServer({
       host: config.admin.host,
       port: config.admin.port,
+      token: token.token,
       metrics,
       log: loggers.root,
       readiness: async () => {

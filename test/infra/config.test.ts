@@ -239,6 +239,7 @@ describe('configEnvVars', () => {
       'db.url',
       'hmac.secret',
       'hmac.salt',
+      'admin.token',
       'tls.certFile',
       'tls.keyFile',
       'handlers',
@@ -264,7 +265,12 @@ describe('configEnvVars', () => {
 
   it('marks the secrets and carries the defaults', () => {
     const vars = configEnvVars();
-    expect(vars.filter((v) => v.secret).map((v) => v.path)).toEqual(['db.url', 'hmac.secret', 'hmac.salt']);
+    expect(vars.filter((v) => v.secret).map((v) => v.path)).toEqual([
+      'db.url',
+      'hmac.secret',
+      'hmac.salt',
+      'admin.token',
+    ]);
     expect(vars.find((v) => v.path === 'port')).toMatchObject({ default: 1485, type: 'integer' });
     expect(vars.find((v) => v.path === 'processing.mode')).toMatchObject({ default: 'queued', type: 'enum' });
   });

@@ -178,6 +178,13 @@ export const configSchema = z.object({
     .object({
       host: z.string().min(1).default('127.0.0.1').describe('admin HTTP address (keep it private)'),
       port: port.default(9485).describe('admin HTTP port, 0 = off'),
+      token: z
+        .string()
+        .min(16)
+        .optional()
+        .describe(
+          'bearer token of every mutating admin route (secret; generated into <dataDir>/secrets.json if unset)',
+        ),
     })
     .default({ host: '127.0.0.1', port: 9485 }),
   log: z
