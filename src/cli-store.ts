@@ -3,8 +3,9 @@ import { resolve } from 'node:path';
 import { storeUrl } from './daemon.js';
 import { describeStore } from './infra/cli-hint.js';
 import type { Config } from './infra/config/schema.js';
+import type { MysqlStore } from './infra/store/mysql.js';
 import { openStore } from './infra/store/open.js';
-import type { Store } from './infra/store/types.js';
+import type { SqliteStore } from './infra/store/sqlite.js';
 
 /**
  * The store the CLI acts on. It always says which (stderr, so scripts reading stdout are not
@@ -21,7 +22,7 @@ function sqliteFile(url: string): string | undefined {
   return file === ':memory:' || file.startsWith('file:') ? undefined : resolve(file);
 }
 
-export async function openCliStore(config: Config, opts: { create: boolean }): Promise<Store> {
+export async function openCliStore(config: Config, opts: { create: boolean }): Promise<SqliteStore | MysqlStore> {
   const url = storeUrl(config);
   process.stderr.write(`store: ${describeStore(url)}\n`);
   const file = sqliteFile(url);

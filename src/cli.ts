@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { connectionMachine } from './actors/connection.js';
 import { registerRegistryCommands } from './cli-registry.js';
+import { registerScheduleCommands } from './cli-schedules.js';
 import { fetchStatus, formatStatus } from './cli-status.js';
 import { openCliStore } from './cli-store.js';
 import { startDaemon, storeUrl } from './daemon.js';
@@ -10,7 +11,9 @@ import type { Config } from './infra/config/schema.js';
 import { maskUrlPassword } from './infra/config/secrets.js';
 import { toMermaid } from './infra/diagram.js';
 import { flushAndExit } from './infra/exit.js';
-import type { Store } from './infra/store/types.js';
+import { processRowFor } from './infra/process-row.js';
+import type { MysqlStore } from './infra/store/mysql.js';
+import type { SqliteStore } from './infra/store/sqlite.js';
 
 const program = new Command('msgbot-gateway')
   .description('Server for MessengerBot R bridge phones (KakaoTalk bots)')
@@ -39,7 +42,10 @@ function config(extra: Record<string, unknown> = {}): Config {
 }
 
 /** Only `serve` and `migrate` may create a database (cli-store.ts). */
-async function withStore<T>(fn: (store: Store) => Promise<T>, opts: { create?: boolean } = {}): Promise<T> {
+async function withStore<T>(
+  fn: (store: SqliteStore | MysqlStore) => Promise<T>,
+  opts: { create?: boolean } = {},
+): Promise<T> {
   const store = await openCliStore(config(), { create: opts.create === true });
   try {
     return await fn(store);
@@ -60,6 +66,10 @@ program
     new Option('--inspect [mode]', 'actor inspection: log (JSON lines) or stately').choices(['log', 'stately']),
   )
   .option('--pretty', 'human-readable logs')
+  .option(
+    '--name <process_name>',
+    'kb_server_processes row to run as: port and type come from it (env MSGBOT_PROCESS_NAME)',
+  )
   .action(
     async (o: {
       host?: string;
@@ -69,6 +79,7 @@ program
       adminPort?: number;
       inspect?: string | true;
       pretty?: boolean;
+      name?: string;
     }) => {
       const flags: Record<string, unknown> = {};
       if (o.host !== undefined) flags.host = o.host;
@@ -78,7 +89,14 @@ program
       if (o.adminPort !== undefined) flags['admin.port'] = o.adminPort;
       if (o.inspect !== undefined) flags.inspect = o.inspect === true ? 'log' : o.inspect;
       if (o.pretty) flags['log.pretty'] = true;
-      const c = config(flags);
+      if (o.name !== undefined) flags['process.name'] = o.name;
+      let c = config(flags);
+      // PROTOCOL §7.1: started by process name, the port comes from its kb_server_processes row
+      const processName = c.process.name;
+      if (processName !== undefined) {
+        flags.port = (await withStore((store) => processRowFor(store.processes, processName), { create: true })).port;
+        c = config(flags);
+      }
       const g = program.opts<GlobalFlags>();
       const daemon = await startDaemon(c, { origin: { config: g.config, data: g.data, db: g.db } });
       const log = daemon.loggers.root;
@@ -154,6 +172,8 @@ program
     }
     process.stdout.write(o.json ? `${JSON.stringify(answer.body, null, 2)}\n` : formatStatus(answer.url, answer.body));
   });
+
+registerScheduleCommands(program, (fn) => withStore((store) => fn(store.schedules)));
 
 program
   .command('config')

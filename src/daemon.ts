@@ -1,22 +1,28 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { InspectionEvent } from 'xstate';
 import { gatherStatus } from './daemon-status.js';
 import { Gateway } from './gateway/gateway.js';
+import { startScheduler } from './gateway/scheduler-wiring.js';
 import { resolveAdminToken, resolveKeys } from './gateway/secrets.js';
 import type { BotModule } from './handlers/api.js';
 import { loadHandlerModule } from './handlers/load.js';
 import { startAdminServer } from './infra/admin/server.js';
 import { statusRoute } from './infra/admin/status-route.js';
 import { type CliOrigin, cliPrefix, describeStore } from './infra/cli-hint.js';
+import { systemClock } from './infra/clock.js';
 import type { Config } from './infra/config/schema.js';
 import { maskUrlPassword } from './infra/config/secrets.js';
 import { createInspectObserver, startStatelyInspector } from './infra/inspect/index.js';
 import { createLoggers, type Loggers } from './infra/logger.js';
 import { createMetrics } from './infra/metrics.js';
+import { defaultProcessName, ProcessRowKeeper, processRowFor } from './infra/process-row.js';
 import { RecentErrors } from './infra/recent-errors.js';
+import { kstDateTime } from './infra/store/kst.js';
 import { openStore } from './infra/store/open.js';
 import type { Store } from './infra/store/types.js';
+import { ProcessSampler } from './infra/telemetry/process-stats.js';
 import { RetentionJob } from './infra/telemetry/retention.js';
 import { SystemSampler } from './infra/telemetry/system-sampler.js';
 
@@ -71,6 +77,24 @@ export async function startDaemon(
     }
   };
   await migrate();
+  // PROTOCOL §7.1, §7.13: the process row (`serve --name` took its port from it in the CLI)
+  let processName = config.process.name;
+  let keeper: ProcessRowKeeper | undefined;
+  const newKeeper = (name: string) =>
+    new ProcessRowKeeper({
+      store: store.processes,
+      name,
+      clock: systemClock,
+      heartbeatMs: config.process.heartbeatMs,
+      sampler: new ProcessSampler({ clock: systemClock }),
+      onError: (err, what) => loggers.cat.database.warn({ err, processName: name, what }, 'process row not updated'),
+    });
+  if (processName !== undefined) {
+    const row = await processRowFor(store.processes, processName);
+    log.info({ processName, port: row.port, type: row.type }, 'started by process name');
+    keeper = newKeeper(processName);
+    await keeper.starting();
+  }
   const keys = resolveKeys(config.dataDir, config.hmac.secret, config.hmac.salt);
   if (keys.source === 'generated') {
     // the values stay out of the log (log files travel further than the data folder)
@@ -109,8 +133,44 @@ export async function startDaemon(
     inspect,
     tls: readTls(config),
     cliPrefix: cli.prefix,
+    // read at every ping row: without --name the name is known once the port is bound
+    get processName() {
+      return processName;
+    },
   });
-  await gateway.start();
+  try {
+    await gateway.start();
+  } catch (error) {
+    await keeper?.error();
+    throw error;
+  }
+  if (keeper === undefined) {
+    processName = defaultProcessName(gateway.port);
+    try {
+      await store.processes.ensureProcess(processName, hostname(), gateway.port, kstDateTime(Date.now()));
+      keeper = newKeeper(processName);
+    } catch (error) {
+      loggers.cat.database.warn({ err: error, processName }, 'no kb_server_processes row for this process');
+    }
+  }
+  await keeper?.running();
+
+  // PROTOCOL §7.12: the scheduler hands its sends to the gateway's outbound path
+  const scheduler =
+    config.scheduler.enabled && gateway.outbound !== undefined
+      ? startScheduler({
+          store,
+          send: gateway.outbound,
+          clock: gateway.clock,
+          liveBots: () => [...gateway.registry.entries()].map(([, e]) => e.info.handshake.botName),
+          config: config.scheduler,
+          metrics,
+          log: loggers.cat.scheduler,
+        })
+      : undefined;
+  if (scheduler === undefined && config.scheduler.enabled) {
+    loggers.cat.scheduler.warn('scheduler not started: this gateway has no outbound path');
+  }
 
   const sampler = new SystemSampler({
     clock: gateway.clock,
@@ -184,11 +244,14 @@ export async function startDaemon(
     adminPort: admin?.port,
     async stop() {
       clearTimeout(migrateTimer);
+      scheduler?.stop();
+      await keeper?.stopping();
       const { unfinished } = await gateway.stop(config.shutdownMs);
       sampler.stop();
       retention.stop();
       await admin?.close();
       await stately?.stop();
+      await keeper?.stopped();
       await store.close();
       log.info({ unfinished }, 'stopped');
     },

@@ -13,6 +13,7 @@ import {
 import { type DispatcherEvent, type DispatcherInput, dispatcherMachine, stopGates } from '../actors/dispatcher.js';
 import { type ChatMessage, type Job, type JobOutcome, roomKeyOf } from '../actors/job.js';
 import { ConnectionRegistry } from '../actors/registry.js';
+import type { SendPort } from '../actors/send.js';
 import type { RunJobInput } from '../actors/worker.js';
 import type { BotModule, ConnectionInfo, GatewayServices } from '../handlers/api.js';
 import { failureFields } from '../handlers/failure-fields.js';
@@ -78,6 +79,8 @@ export class Gateway {
   readonly devices: DeviceDirectory;
   readonly rooms: RoomDirectory;
   readonly dispatcher: Actor<typeof dispatcherMachine>;
+  /** the outbound path (DESIGN.md §2): every send the gateway makes on its own; the scheduler uses it */
+  outbound?: SendPort;
   private readonly handshaking = new Set<ConnectionActor>();
   private readonly all = new Set<ConnectionActor>();
   private readonly dedup: DedupWindow;

@@ -144,6 +144,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: 'event-loop delay (p99 over the last interval)',
       registers,
     }),
+    // PROTOCOL §7.12: success | partial | failed as logged in kb_schedule_logs, skipped = claimed elsewhere
+    scheduleRuns: new Counter({
+      name: 'msgbot_schedule_runs_total',
+      help: 'scheduled messages run, by outcome (success, partial, failed, skipped)',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
   };
   return m;
 }

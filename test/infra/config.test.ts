@@ -243,6 +243,8 @@ describe('configEnvVars', () => {
       'tls.certFile',
       'tls.keyFile',
       'handlers',
+      'scheduler.mediaDir',
+      'process.name',
       ...LOG_CATEGORIES.map((c) => `log.categories.${c}`),
     ];
     expect([...paths].sort()).toEqual([...new Set(expected)].sort());

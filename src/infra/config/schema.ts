@@ -137,6 +137,45 @@ export const configSchema = z.object({
     })
     .default({ autoApprove: false }),
   handlers: z.string().optional().describe('path of an operator handler module (.mjs/.js/.ts)'),
+  // PROTOCOL §7.12
+  scheduler: z
+    .object({
+      enabled: z.boolean().default(true).describe('run the kb_schedule scheduler'),
+      mediaDir: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("folder the 'file' image paths of kb_schedule are relative to (the web application's data folder)"),
+      startDelayMs: ms.default(10_000).describe('delay of the catch-up pass after start'),
+      catchUpWindowS: positiveInt
+        .default(300)
+        .describe('the catch-up pass takes schedules due within this many seconds'),
+      maxPerPoll: positiveInt.default(10).describe('schedules taken per poll'),
+      perBotGapMs: ms.default(500).describe('pause between two schedules of one bot'),
+      staggerMinS: ms.default(1).describe('least seconds between the starts of two bots in a poll'),
+      staggerMaxS: ms.default(10).describe('most seconds between the starts of two bots in a poll'),
+    })
+    .default({
+      enabled: true,
+      startDelayMs: 10_000,
+      catchUpWindowS: 300,
+      maxPerPoll: 10,
+      perBotGapMs: 500,
+      staggerMinS: 1,
+      staggerMaxS: 10,
+    }),
+  // PROTOCOL §7.1, §7.13
+  process: z
+    .object({
+      name: z
+        .string()
+        .min(1)
+        .max(100)
+        .optional()
+        .describe('kb_server_processes.process_name: port and type come from that row (serve --name)'),
+      heartbeatMs: positiveInt.default(3_000).describe('how often the process row gets CPU, memory and last_heartbeat'),
+    })
+    .default({ heartbeatMs: 3_000 }),
   telemetry: z
     .object({
       bufferRows: positiveInt.default(10_000).describe('telemetry rows kept while the database is away'),

@@ -4,6 +4,7 @@ import { DEVICE_KEY_HINT, KeyConflictError, ROOM_KEY_HINT } from './errors.js';
 import { kstDateTime } from './kst.js';
 import { migrateMysql } from './migrations/mysql.js';
 import type { MigrationReport } from './migrations/report.js';
+import { mysqlProcesses } from './processes-mysql.js';
 import {
   CHAT_LOG_COLUMNS,
   type ChatLogNullability,
@@ -20,6 +21,8 @@ import {
   toRoomRow,
   toRoomStatusRows,
 } from './rows.js';
+import type { ProcessStore, ScheduleStore } from './schedule-types.js';
+import { mysqlSchedules } from './schedules-mysql.js';
 import type {
   ChatLogRow,
   DeviceKey,
@@ -45,6 +48,10 @@ export interface MysqlStore extends Store {
   readonly dialect: 'mysql';
   /** what the last migrate() did, including warnings for the operator */
   readonly lastMigration: MigrationReport | undefined;
+  /** PROTOCOL §7.12, §8.6–§8.7 */
+  readonly schedules: ScheduleStore;
+  /** PROTOCOL §7.13, §8.8–§8.9 */
+  readonly processes: ProcessStore;
 }
 
 /** Rows per multi-row INSERT. */
@@ -111,6 +118,16 @@ interface SchemaFacts {
 }
 
 class MysqlStoreImpl implements MysqlStore {
+  private scheduleStore: ScheduleStore | undefined;
+  private processStore: ProcessStore | undefined;
+  get schedules(): ScheduleStore {
+    this.scheduleStore ??= mysqlSchedules(this.pool);
+    return this.scheduleStore;
+  }
+  get processes(): ProcessStore {
+    this.processStore ??= mysqlProcesses(this.pool);
+    return this.processStore;
+  }
   readonly dialect = 'mysql' as const;
   lastMigration: MigrationReport | undefined;
   private facts: Promise<SchemaFacts> | undefined;
