@@ -25,7 +25,7 @@ export interface Daemon {
   store: Store;
   loggers: Loggers;
   adminPort: number | undefined;
-  /** graceful stop (issue 5 §5) */
+  /** graceful stop (in-flight handlers first, unlike PROTOCOL §7.14) */
   stop(): Promise<void>;
 }
 

@@ -96,7 +96,7 @@ export class Gateway {
   constructor(private readonly opts: GatewayOptions) {
     const { config, store, loggers } = opts;
     this.metrics = opts.metrics ?? createMetrics();
-    // Issue 5 §3 "connections by state and standing": counted from the live actors when scraped
+    // "connections by state and standing" (README Metrics): counted from the live actors when scraped
     // (prom-client runs a metric's `collect` before reading it), so no hot path keeps it current.
     (this.metrics.connections as { collect?: () => void }).collect = () => this.countConnections();
     this.clock = opts.clock ?? systemClock;
@@ -205,7 +205,7 @@ export class Gateway {
     return this;
   }
 
-  /** Standing of live connections is re-read on the clock (issue 2 §5: within 5 s). */
+  /** Standing of live connections is re-read on the clock (within timers.standingRefreshMs). */
   private scheduleStandingRefresh(): void {
     this.standingTimer = this.clock.setTimeout(() => {
       void this.reloadStanding()
@@ -216,7 +216,7 @@ export class Gateway {
     }, this.opts.config.timers.standingRefreshMs);
   }
 
-  /** A new socket: bound handshake slots (issue 6 §3), then a connection actor. */
+  /** A new socket: bound handshake slots (limits.maxHandshaking, docs/decisions.md "Admission"), then a connection actor. */
   private admit(socket: net.Socket): void {
     const log = this.opts.loggers.cat.client;
     const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
@@ -462,7 +462,7 @@ export class Gateway {
   }
 
   /**
-   * Issue 6 §3 (found by a 2,000-message burst): an ENQUEUE sent while the dispatcher is busy —
+   * Found by a 2,000-message burst: an ENQUEUE sent while the dispatcher is busy —
    * its MAILBOX_READY makes a connection resubmit held messages synchronously — waits in the
    * dispatcher's mailbox, so `waiting` alone let a burst through that the dispatcher then refused
    * after this gateway had answered "accepted": those messages were lost without a trace.
@@ -474,7 +474,7 @@ export class Gateway {
     return ctx.waiting + (this.enqueued - taken) >= this.opts.config.processing.mailboxSize;
   }
 
-  /** Processing mode `direct`: the handler runs at once, outside the mailbox (issue 3 §7). */
+  /** Processing mode `direct`: the handler runs at once, outside the mailbox (processing.mode). */
   private runDirect(message: ChatMessage): void {
     const controller = new AbortController();
     const deadline = this.clock.setTimeout(
@@ -528,7 +528,7 @@ export class Gateway {
       log: this.opts.loggers.cat.message,
       onTruncated: () => this.metrics.repliesTruncated.inc(),
     });
-    // issue 5 §2: the handler stage of the trace
+    // the handler stage of the message trace
     log.debug({ traceId: message.traceId, replies: result.replies, aborted: result.aborted }, 'handler finished');
   }
 
@@ -578,7 +578,7 @@ export class Gateway {
   }
 
   /**
-   * Re-reads the standing of every live connection (issue 2 §5: within 5 s of a CLI or back-office
+   * Re-reads the standing of every live connection (within timers.standingRefreshMs of a CLI or back-office
    * change; PROTOCOL §7.10 `# reload bots-config`). Changed connections get a STANDING event.
    */
   async reloadStanding(): Promise<{ checked: number; changed: number }> {
@@ -617,7 +617,7 @@ export class Gateway {
     return { checked: live.length, changed };
   }
 
-  /** Every live actor with its state (issue 5 /actors). */
+  /** Every live actor with its state (GET /actors). */
   actors(): unknown {
     const connections = [...this.all].map((actor) => {
       const snap = actor.getSnapshot();
@@ -664,7 +664,7 @@ export class Gateway {
   }
 
   /**
-   * Graceful stop (issue 5 §5): stop accepting, stop reading, let running handlers finish up to
+   * Graceful stop (PROTOCOL §7.14 closes at once; this finishes in-flight work first): stop accepting, stop reading, let running handlers finish up to
    * `deadlineMs`, flush telemetry, close sockets.
    */
   async stop(deadlineMs = this.opts.config.shutdownMs): Promise<{ unfinished: number }> {

@@ -1,7 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
- * Every counter the gateway keeps (issue 5 §3). One registry per gateway instance,
+ * Every counter the gateway keeps (README "Metrics and health"). One registry per gateway instance,
  * so tests can run several gateways in one process. Hot paths only call inc()/observe().
  */
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
