@@ -15,8 +15,9 @@ import { type ChatMessage, type Job, type JobOutcome, roomKeyOf } from '../actor
 import { ConnectionRegistry } from '../actors/registry.js';
 import type { RunJobInput } from '../actors/worker.js';
 import type { BotModule, ConnectionInfo, GatewayServices } from '../handlers/api.js';
-import { createRouter } from '../handlers/router.js';
+import type { Router } from '../handlers/router.js';
 import { handleMessage } from '../handlers/runner.js';
+import { routerFor } from '../handlers/setup.js';
 import { type Clock, systemClock } from '../infra/clock.js';
 import type { Config } from '../infra/config/schema.js';
 import type { Loggers } from '../infra/logger.js';
@@ -83,7 +84,7 @@ export class Gateway {
   private readonly settings: ConnectionSettings;
   private readonly ports: ConnectionPorts;
   private readonly services: GatewayServices;
-  private readonly router: ReturnType<typeof createRouter>;
+  private router: Router;
   private standingTimer: unknown;
   private directRunning = 0;
   /** ENQUEUEs sent to the dispatcher; its counters say how many it has taken (see mailboxFull) */
@@ -133,7 +134,7 @@ export class Gateway {
       connections: () => this.connectionInfos(),
       reloadStanding: () => this.reloadStanding(),
     };
-    this.router = createRouter(opts.bots ?? []);
+    this.router = routerFor(opts.bots ?? [], config.builtins, loggers.root);
     this.ports = this.createPorts();
 
     const p = config.processing;
@@ -176,6 +177,11 @@ export class Gateway {
 
   get port(): number {
     return this.boundPort;
+  }
+
+  /** Swaps the operator modules (handler reload): messages already routed finish with the old ones. */
+  setBots(bots: readonly BotModule[]): void {
+    this.router = routerFor(bots, this.opts.config.builtins, this.opts.loggers.root);
   }
 
   /** Starts workers, telemetry and the listener (PROTOCOL §1.1). */

@@ -126,6 +126,14 @@ export const configSchema = z.object({
     })
     .default({ autoApprove: false }),
   handlers: z.string().optional().describe('path of an operator handler module (.mjs/.js/.ts)'),
+  builtins: z
+    .object({
+      echo: z.boolean().default(true).describe('built-in `# echo` (PROTOCOL §7.10)'),
+      clientInfo: z.boolean().default(true).describe('built-in `# client_info` (PROTOCOL §7.10)'),
+      imgext: z.boolean().default(true).describe('built-in `# IMGEXT` (PROTOCOL §7.10)'),
+      reload: z.boolean().default(true).describe('built-in `# reload bots-config` (PROTOCOL §7.10)'),
+    })
+    .default({ echo: true, clientInfo: true, imgext: true, reload: true }),
   telemetry: z
     .object({
       bufferRows: positiveInt.default(10_000).describe('telemetry rows kept while the database is away'),
