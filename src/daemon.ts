@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { InspectionEvent } from 'xstate';
 import { Gateway } from './gateway/gateway.js';
+import { gatewayReadiness } from './gateway/readiness.js';
 import { resolveAdminToken, resolveKeys } from './gateway/secrets.js';
 import type { BotModule } from './handlers/api.js';
 import { loadHandlerModule } from './handlers/load.js';
@@ -123,23 +124,17 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
       token: token.token,
       metrics,
       log: loggers.root,
-      readiness: async () => {
-        const checks: Record<string, { ok: boolean; detail?: string }> = {};
-        checks.listening = { ok: gateway.port > 0 };
-        try {
-          await store.ping();
-          checks.store = { ok: true };
-        } catch (error) {
-          checks.store = { ok: false, detail: error instanceof Error ? error.message : String(error) };
-        }
-        checks.telemetry = gateway.telemetry.healthy;
-        const healthy = gateway.dispatcher.getSnapshot().context.healthy;
-        checks.workers = healthy ? { ok: true } : { ok: false, detail: 'worker restart limit exceeded' };
-        // degraded storage keeps serving: ready means the phones are served
-        return { ready: checks.listening.ok && checks.workers.ok, checks };
-      },
+      readiness: () =>
+        gatewayReadiness({
+          listening: () => gateway.port > 0,
+          store,
+          telemetry: () => gateway.telemetry.healthy,
+          workersHealthy: () => gateway.dispatcher.getSnapshot().context.healthy,
+          requireStore: config.admin.readyRequiresStore,
+        }),
       actors: () => gateway.actors(),
       setLogLevel: (category, level) => loggers.setLevel(category as never, level as never),
+      logLevels: () => loggers.levels(),
       setInspect: (mode) => inspector.setEnabled(mode === 'log'),
     });
     log.info({ url: `http://${config.admin.host}:${admin.port}` }, 'admin endpoint listening');

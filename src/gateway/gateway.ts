@@ -28,6 +28,7 @@ import { ProcessSampler } from '../infra/telemetry/process-stats.js';
 import { chatLogRow, pingRow } from '../infra/telemetry/rows.js';
 import { TelemetryWriter } from '../infra/telemetry/writer.js';
 import type { Handshake, HmacKeys, OutgoingReply } from '../protocol/index.js';
+import { type ConnectionStats, connectionView, gateView } from './actors-view.js';
 import { DedupWindow } from './dedup.js';
 import { DeviceDirectory } from './devices.js';
 import { RoomDirectory } from './rooms.js';
@@ -51,13 +52,11 @@ export interface GatewayOptions {
   tls?: { key: Buffer; cert: Buffer };
 }
 
-interface LiveInfo {
+interface LiveInfo extends ConnectionStats {
   handshake: Handshake;
   standing: Standing;
   status: string;
   maxMessageSize: number | null;
-  connectedAt: number;
-  pingsAnswered: number;
   monitoring?: { memoryUsage?: number; totalMemory?: number };
 }
 
@@ -289,6 +288,8 @@ export class Gateway {
           maxMessageSize: null,
           connectedAt: this.clock.now(),
           pingsAnswered: 0,
+          messagesIn: 0,
+          repliesOut: 0,
         });
         this.handshaking.delete(self as ConnectionActor);
         if (previous !== undefined) {
@@ -307,6 +308,7 @@ export class Gateway {
         if (reply.rttMs !== null) m.pingRttSeconds.observe(reply.rttMs / 1000);
         const entry = this.registry.get(connectionKey(reply.botName, reply.deviceId));
         const monitoring = reply.reply.monitoring;
+        if (entry !== undefined) entry.info.lastRttMs = reply.rttMs;
         if (entry !== undefined && monitoring !== undefined) {
           entry.info.monitoring = { memoryUsage: monitoring.memory_usage, totalMemory: monitoring.total_memory };
         }
@@ -396,6 +398,8 @@ export class Gateway {
       return 'ignored';
     }
     this.telemetry.chat(chatLogRow(message, this.clock.now()));
+    const live = this.registry.get(connectionKey(message.botName, message.deviceId));
+    if (live !== undefined) live.info.messagesIn++;
     const log = this.opts.loggers.cat.message;
     if (standing !== 'full') {
       // PROTOCOL §7.3 limited mode: logged, room registered, never answered.
@@ -546,6 +550,7 @@ export class Gateway {
       this.opts.loggers.cat.message.warn({ traceId }, 'reply dropped: the device is not connected');
       return;
     }
+    entry.info.repliesOut++;
     entry.ref.send({ type: 'DELIVER', reply });
     this.opts.loggers.cat.message.debug({ traceId }, 'reply sent');
   }
@@ -627,13 +632,18 @@ export class Gateway {
   actors(): unknown {
     const connections = [...this.all].map((actor) => {
       const snap = actor.getSnapshot();
-      return {
-        id: actor.id,
-        peer: snap.context.peer,
-        botName: snap.context.handshake?.botName ?? null,
-        deviceId: snap.context.handshake?.deviceId ?? null,
-        state: snap.value,
-      };
+      const entry = snap.context.key === null ? undefined : this.registry.get(snap.context.key);
+      return connectionView(
+        {
+          id: actor.id,
+          peer: snap.context.peer,
+          botName: snap.context.handshake?.botName ?? null,
+          deviceId: snap.context.handshake?.deviceId ?? null,
+          state: snap.value,
+          openedAt: snap.context.openedAt,
+        },
+        entry?.ref === actor ? entry.info : undefined,
+      );
     });
     const d = this.dispatcher.getSnapshot();
     return {
@@ -646,8 +656,8 @@ export class Gateway {
           id,
           state: (child?.getSnapshot() as { value?: unknown } | undefined)?.value ?? null,
         })),
-        botGates: [...d.context.botGates].map(([key, gate]) => ({ key, ...gateView(gate) })),
-        roomGates: [...d.context.roomGates].map(([key, gate]) => ({ key, ...gateView(gate) })),
+        botGates: [...d.context.botGates].map(([key, gate]) => gateView(key, gate)),
+        roomGates: [...d.context.roomGates].map(([key, gate]) => gateView(key, gate)),
       },
     };
   }
@@ -726,11 +736,6 @@ export function dispatcherInputOf(p: Config['processing']): DispatcherInput {
 /** The workers' job runner: the promise actor's own signal aborts when the worker gives up. */
 function dispatcherRunJob(gateway: Gateway) {
   return fromPromise<void, RunJobInput>(({ input, signal }) => gateway.runJob(input.job, signal));
-}
-
-function gateView(gate: AnyActorRef): { state: unknown; inFlight: unknown } {
-  const snap = gate.getSnapshot() as { value?: unknown; context?: { inFlight?: unknown } };
-  return { state: snap.value, inFlight: snap.context?.inFlight };
 }
 
 /** Log fields of a connection: its bot and device instead of the internal registry key. */

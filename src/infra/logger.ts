@@ -8,6 +8,8 @@ export interface Loggers {
   /** one child logger per category, each with its own level */
   cat: Record<LogCategory, Logger>;
   setLevel(category: LogCategory | 'all', level: LevelWithSilent): void;
+  /** the current level of every category */
+  levels(): Record<LogCategory, string>;
 }
 
 export interface LoggerOptions {
@@ -39,6 +41,9 @@ export function createLoggers(opts: LoggerOptions = {}): Loggers {
     setLevel(category, lvl) {
       const names = category === 'all' ? LOG_CATEGORIES : [category];
       for (const name of names) cat[name].level = lvl;
+    },
+    levels() {
+      return Object.fromEntries(LOG_CATEGORIES.map((name) => [name, cat[name].level])) as Record<LogCategory, string>;
     },
   };
 }

@@ -6,7 +6,8 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
  */
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
-  if (opts.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'msgbot_process_' });
+  // prom-client's standard names (process_cpu_seconds_total, nodejs_heap_size_used_bytes, …), no prefix
+  if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
   const registers = [registry];
   const m = {
     registry,

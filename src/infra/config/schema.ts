@@ -154,8 +154,12 @@ export const configSchema = z.object({
         .describe(
           'bearer token of every mutating admin route (secret; generated into <dataDir>/secrets.json if unset)',
         ),
+      readyRequiresStore: z
+        .boolean()
+        .default(false)
+        .describe('/readyz fails (503) while storage is degraded; by default it stays ready and reports degraded'),
     })
-    .default({ host: '127.0.0.1', port: 9485 }),
+    .default({ host: '127.0.0.1', port: 9485, readyRequiresStore: false }),
   log: z
     .object({
       level: level.default('info').describe('default level of every category'),
