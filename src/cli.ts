@@ -110,6 +110,7 @@ program
           log.error({ err: error }, 'SIGHUP: config invalid; levels kept');
         }
         daemon.gateway.reloadStanding().catch(() => {});
+        void daemon.reloadHandlers();
       });
     },
   );

@@ -6,6 +6,8 @@ import { gatewayReadiness } from './gateway/readiness.js';
 import { resolveAdminToken, resolveKeys } from './gateway/secrets.js';
 import type { BotModule } from './handlers/api.js';
 import { loadHandlerModule } from './handlers/load.js';
+import { createHandlerReloader, type HandlerReloadResult } from './handlers/reload.js';
+import { handlersReloadRoute } from './infra/admin/handlers-route.js';
 import { startAdminServer } from './infra/admin/server.js';
 import type { Config } from './infra/config/schema.js';
 import { maskUrlPassword } from './infra/config/secrets.js';
@@ -26,6 +28,8 @@ export interface Daemon {
   store: Store;
   loggers: Loggers;
   adminPort: number | undefined;
+  /** re-imports the handler module (SIGHUP, PUT /handlers/reload); a failing one leaves the old in place */
+  reloadHandlers(): Promise<HandlerReloadResult>;
   /** graceful stop (in-flight handlers first, unlike PROTOCOL §7.14) */
   stop(): Promise<void>;
 }
@@ -93,6 +97,11 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
     tls: readTls(config),
   });
   await gateway.start();
+  const reloadHandlers = createHandlerReloader({
+    file: config.handlers === undefined ? undefined : resolve(config.handlers),
+    install: (modules) => gateway.setBots(modules),
+    log,
+  });
 
   const sampler = new SystemSampler({
     clock: gateway.clock,
@@ -135,6 +144,7 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
       actors: () => gateway.actors(),
       setLogLevel: (category, level) => loggers.setLevel(category as never, level as never),
       logLevels: () => loggers.levels(),
+      routes: [handlersReloadRoute(reloadHandlers)],
       setInspect: (mode) => inspector.setEnabled(mode === 'log'),
     });
     log.info({ url: `http://${config.admin.host}:${admin.port}` }, 'admin endpoint listening');
@@ -145,6 +155,7 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
     store,
     loggers,
     adminPort: admin?.port,
+    reloadHandlers,
     async stop() {
       clearTimeout(migrateTimer);
       const { unfinished } = await gateway.stop(config.shutdownMs);
