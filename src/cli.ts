@@ -111,6 +111,7 @@ program
         }
         daemon.gateway.reloadStanding().catch(() => {});
         void daemon.reloadHandlers();
+        daemon.reloadTls();
       });
     },
   );

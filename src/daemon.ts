@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { InspectionEvent } from 'xstate';
 import { Gateway } from './gateway/gateway.js';
@@ -16,6 +15,7 @@ import { createLoggers, type Loggers } from './infra/logger.js';
 import { createMetrics } from './infra/metrics.js';
 import { openStore } from './infra/store/open.js';
 import type { Store } from './infra/store/types.js';
+import { readTlsFiles } from './infra/tcp/tls-files.js';
 import { RetentionJob } from './infra/telemetry/retention.js';
 import { SystemSampler } from './infra/telemetry/system-sampler.js';
 
@@ -30,6 +30,8 @@ export interface Daemon {
   adminPort: number | undefined;
   /** re-imports the handler module (SIGHUP, PUT /handlers/reload); a failing one leaves the old in place */
   reloadHandlers(): Promise<HandlerReloadResult>;
+  /** re-reads the TLS certificate and key (SIGHUP); bad files are logged and the old pair kept */
+  reloadTls(): boolean;
   /** graceful stop (in-flight handlers first, unlike PROTOCOL §7.14) */
   stop(): Promise<void>;
 }
@@ -94,7 +96,7 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
     metrics,
     bots,
     inspect,
-    tls: readTls(config),
+    tls: readTlsFiles(config.tls),
   });
   await gateway.start();
   const reloadHandlers = createHandlerReloader({
@@ -156,6 +158,7 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
     loggers,
     adminPort: admin?.port,
     reloadHandlers,
+    reloadTls: () => reloadCertificate(config, gateway, loggers.cat.client),
     async stop() {
       clearTimeout(migrateTimer);
       const { unfinished } = await gateway.stop(config.shutdownMs);
@@ -169,12 +172,21 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
   };
 }
 
-/** PEM files of `tls.certFile` / `tls.keyFile`; both or neither. */
-function readTls(config: Config): { key: Buffer; cert: Buffer } | undefined {
-  const { certFile, keyFile } = config.tls;
-  if (certFile === undefined && keyFile === undefined) return undefined;
-  if (certFile === undefined || keyFile === undefined) {
-    throw new Error('tls.certFile and tls.keyFile go together (MSGBOT_TLS_CERT_FILE, MSGBOT_TLS_KEY_FILE)');
+/** SIGHUP: a renewed certificate (certbot) takes effect for new connections without a restart. */
+export function reloadCertificate(
+  config: Config,
+  gateway: Pick<Gateway, 'tlsPort' | 'setCertificate'>,
+  log: Loggers['root'],
+): boolean {
+  if (gateway.tlsPort === undefined) return false;
+  try {
+    const pem = readTlsFiles(config.tls);
+    if (pem === undefined) return false;
+    gateway.setCertificate(pem);
+    log.info({ certFile: config.tls.certFile }, 'TLS certificate reloaded');
+    return true;
+  } catch (err) {
+    log.error({ err }, 'TLS certificate reload failed; the previous certificate stays in use');
+    return false;
   }
-  return { cert: readFileSync(certFile), key: readFileSync(keyFile) };
 }

@@ -1,5 +1,4 @@
-import net from 'node:net';
-import tls from 'node:tls';
+import type net from 'node:net';
 import { type Actor, type AnyActorRef, createActor, fromPromise, type InspectionEvent } from 'xstate';
 import { type ConnectionActor, connectionKey, connectionMachine } from '../actors/connection.js';
 import {
@@ -31,6 +30,8 @@ import type { Handshake, HmacKeys, OutgoingReply } from '../protocol/index.js';
 import { type ConnectionStats, connectionView, gateView } from './actors-view.js';
 import { DedupWindow } from './dedup.js';
 import { DeviceDirectory } from './devices.js';
+import { PhoneListeners, type TlsPem } from './listeners.js';
+import { listeningFields } from './listening.js';
 import { RoomDirectory } from './rooms.js';
 import { traceIdFactory } from './trace-id.js';
 
@@ -78,7 +79,7 @@ export class Gateway {
   private readonly dedup: DedupWindow;
   private readonly pairs: DedupWindow;
   private readonly newTraceId = traceIdFactory();
-  private readonly server: net.Server;
+  private readonly listeners: PhoneListeners;
   private readonly sampler: ProcessSampler;
   private readonly settings: ConnectionSettings;
   private readonly ports: ConnectionPorts;
@@ -91,7 +92,6 @@ export class Gateway {
   /** events for the dispatcher from connection actions, in order (see toDispatcher) */
   private readonly outbox: DispatcherEvent[] = [];
   private stopping = false;
-  private boundPort = 0;
 
   constructor(private readonly opts: GatewayOptions) {
     const { config, store, loggers } = opts;
@@ -161,21 +161,32 @@ export class Gateway {
       error: (err) => loggers.cat.dispatch.fatal({ err }, 'dispatcher failed'),
     });
 
-    const socketOptions = { noDelay: true, keepAlive: true, keepAliveInitialDelay: 30_000 };
-    const admit = (socket: net.Socket) => this.admit(socket);
-    this.server =
-      opts.tls === undefined
-        ? net.createServer(socketOptions, admit)
-        : tls.createServer({ ...socketOptions, ...opts.tls, handshakeTimeout: config.timers.handshakeMs }, admit);
-    this.server.on('tlsClientError', (err: Error) => {
-      this.metrics.connectionsRefused.inc({ reason: 'tls' });
-      loggers.cat.client.debug({ err: err.message }, 'TLS handshake failed');
+    this.listeners = new PhoneListeners({
+      host: config.host,
+      port: config.port,
+      tlsPort: config.tls.port,
+      tls: opts.tls,
+      handshakeMs: config.timers.handshakeMs,
+      admit: (socket) => this.admit(socket),
+      log: loggers.cat.client,
+      metrics: this.metrics,
+      clock: this.clock,
     });
-    this.server.on('error', (err) => loggers.cat.client.error({ err }, 'listener error'));
   }
 
+  /** the plain phone port (or the TLS one when `port` itself speaks TLS) */
   get port(): number {
-    return this.boundPort;
+    return this.listeners.port;
+  }
+
+  /** the TLS phone port, when TLS is on */
+  get tlsPort(): number | undefined {
+    return this.listeners.tlsPort;
+  }
+
+  /** Replaces the TLS certificate for new connections (SIGHUP). */
+  setCertificate(pem: TlsPem): void {
+    this.listeners.setCertificate(pem);
   }
 
   /** Swaps the operator modules (handler reload): messages already routed finish with the old ones. */
@@ -189,24 +200,8 @@ export class Gateway {
     this.telemetry.start();
     this.sampler.start();
     this.scheduleStandingRefresh();
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.opts.config.port, this.opts.config.host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = this.server.address();
-    this.boundPort = typeof address === 'object' && address !== null ? address.port : this.opts.config.port;
-    this.opts.loggers.cat.client.info(
-      {
-        host: this.opts.config.host,
-        port: this.boundPort,
-        mode: this.opts.config.processing.mode,
-        tls: this.opts.tls !== undefined,
-      },
-      'listening for phones',
-    );
+    await this.listeners.start();
+    this.opts.loggers.cat.client.info(listeningFields(this.opts.config, this.listeners), 'listening for phones');
     return this;
   }
 
@@ -687,7 +682,7 @@ export class Gateway {
     if (this.stopping) return { unfinished: 0 };
     this.stopping = true;
     this.clock.clearTimeout(this.standingTimer);
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = this.listeners.close();
     for (const actor of this.all) actor.send({ type: 'MAILBOX_FULL' });
     this.flushOutbox(); // what was accepted is the dispatcher's before it closes
     this.dispatcher.send({ type: 'SHUTDOWN' });

@@ -19,7 +19,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     }),
     connectionsRefused: new Counter({
       name: 'msgbot_connections_refused_total',
-      help: 'sockets closed at once because a cap was reached',
+      help: 'sockets closed at once: a cap was reached, or (reason="tls") a failed TLS handshake such as a plain-TCP client on the TLS port',
       labelNames: ['reason'] as const,
       registers,
     }),

@@ -242,6 +242,7 @@ describe('configEnvVars', () => {
       'admin.token',
       'tls.certFile',
       'tls.keyFile',
+      'tls.port',
       'handlers',
       ...LOG_CATEGORIES.map((c) => `log.categories.${c}`),
     ];

@@ -35,6 +35,11 @@ export const configSchema = z.object({
     .object({
       certFile: z.string().min(1).optional().describe('PEM certificate: with keyFile, phones connect over TLS'),
       keyFile: z.string().min(1).optional().describe('PEM private key file of certFile'),
+      port: port
+        .optional()
+        .describe(
+          'TLS listen port beside the plain `port` (v3.2.x phones speak plain TCP); unset: `port` itself speaks TLS when certFile/keyFile are set',
+        ),
     })
     .default({}),
   hmac: z
