@@ -8,9 +8,11 @@ import { maskUrlPassword } from './infra/config/secrets.js';
 import { toMermaid } from './infra/diagram.js';
 import { openStore } from './infra/store/open.js';
 import type { Store } from './infra/store/types.js';
+import { packageVersion } from './version.js';
 
 const program = new Command('msgbot-gateway')
   .description('Server for MessengerBot R bridge phones (KakaoTalk bots)')
+  .version(packageVersion(), '-V, --version', 'the version (from package.json)')
   .option('-c, --config <file>', 'JSON config file')
   .option('--data <dir>', 'data folder (env MSGBOT_DATA_DIR)')
   .option('--db <url>', 'database URL: sqlite:<file> or mysql://user:pass@host:3306/db (env MSGBOT_DB_URL)');

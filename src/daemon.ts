@@ -18,6 +18,7 @@ import type { Store } from './infra/store/types.js';
 import { readTlsFiles } from './infra/tcp/tls-files.js';
 import { RetentionJob } from './infra/telemetry/retention.js';
 import { SystemSampler } from './infra/telemetry/system-sampler.js';
+import { handlersFields, startedFields, startingFields } from './startup-info.js';
 
 export function storeUrl(config: Config): string {
   return config.db.url ?? `sqlite:${join(config.dataDir, 'msgbot.db')}`;
@@ -43,6 +44,8 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
     createLoggers({ level: config.log.level, categories: config.log.categories, pretty: config.log.pretty });
   const log = loggers.root;
   const url = storeUrl(config);
+  const starting = startingFields(url);
+  log.info(starting, `msgbot-gateway ${String(starting.version)} starting`);
   const store = await openStore(url, { connectTimeoutMs: config.db.connectTimeoutMs });
   // DESIGN.md §4: database trouble never stops chat traffic; the directories fail closed, and a
   // migration that failed at start is retried until the database answers.
@@ -74,8 +77,9 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
   }
   const bots: BotModule[] = [];
   if (config.handlers !== undefined) {
-    bots.push(await loadHandlerModule(resolve(config.handlers)));
-    log.info({ handlers: config.handlers }, 'operator handlers loaded');
+    const bot = await loadHandlerModule(resolve(config.handlers));
+    bots.push(bot);
+    log.info(handlersFields(config.handlers, bot), 'operator handlers loaded');
   }
 
   const metrics = createMetrics({ defaultMetrics: true });
@@ -151,6 +155,11 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
     });
     log.info({ url: `http://${config.admin.host}:${admin.port}` }, 'admin endpoint listening');
   }
+
+  log.info(
+    startedFields({ config, url, bots, port: gateway.port, tlsPort: gateway.tlsPort, adminPort: admin?.port }),
+    'msgbot-gateway started',
+  );
 
   return {
     gateway,

@@ -1,5 +1,6 @@
 import pino, { type LevelWithSilent, type Logger } from 'pino';
 import { LOG_CATEGORIES, type LogCategory } from './config/schema.js';
+import { prettyDestination } from './log-pretty.js';
 
 export type { Logger };
 
@@ -22,11 +23,7 @@ export interface LoggerOptions {
 
 export function createLoggers(opts: LoggerOptions = {}): Loggers {
   const level = opts.level ?? 'info';
-  const destination =
-    opts.destination ??
-    (opts.pretty
-      ? pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:standard' } })
-      : pino.destination({ sync: false }));
+  const destination = opts.destination ?? (opts.pretty ? prettyDestination() : pino.destination({ sync: false }));
   // The root runs at trace so each category child can be more verbose than the default.
   const root = pino({ level: 'trace', base: { pid: process.pid } }, destination);
   const cat = {} as Record<LogCategory, Logger>;
