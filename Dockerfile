@@ -23,7 +23,8 @@ WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json README.md ./
-RUN mkdir -p /data && chown node:node /data
+# handler modules mounted anywhere (e.g. /bot) can `import … from 'msgbot-gateway/handlers'`
+RUN mkdir -p /data /node_modules && chown node:node /data && ln -s /app /node_modules/msgbot-gateway
 USER node
 VOLUME ["/data"]
 # phones (plain TCP); admin endpoint (/healthz, /readyz, /metrics) on 127.0.0.1 inside the container

@@ -37,6 +37,7 @@ describe('Dockerfile', () => {
     expect(final).toMatch(/VOLUME \["\/data"\]/);
     expect(final).toMatch(/MSGBOT_DATA_DIR=\/data/);
     expect(final).toMatch(/chown node:node \/data/);
+    expect(final).toMatch(/ln -s \/app \/node_modules\/msgbot-gateway/);
   });
 
   it('has a healthcheck on /healthz', () => {
