@@ -14,9 +14,11 @@ import { flushAndExit } from './infra/exit.js';
 import { processRowFor } from './infra/process-row.js';
 import type { MysqlStore } from './infra/store/mysql.js';
 import type { SqliteStore } from './infra/store/sqlite.js';
+import { packageVersion } from './version.js';
 
 const program = new Command('msgbot-gateway')
   .description('Server for MessengerBot R bridge phones (KakaoTalk bots)')
+  .version(packageVersion(), '-V, --version', 'the version (from package.json)')
   .option('-c, --config <file>', 'JSON config file')
   .option('--data <dir>', 'data folder (env MSGBOT_DATA_DIR)')
   .option('--db <url>', 'database URL: sqlite:<file> or mysql://user:pass@host:3306/db (env MSGBOT_DB_URL)');
@@ -138,6 +140,8 @@ program
           log.error({ err: error }, 'SIGHUP: config invalid; levels kept');
         }
         daemon.gateway.reloadStanding().catch(() => {});
+        void daemon.reloadHandlers();
+        daemon.reloadTls();
       });
     },
   );

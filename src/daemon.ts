@@ -1,13 +1,15 @@
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { InspectionEvent } from 'xstate';
 import { gatherStatus } from './daemon-status.js';
 import { Gateway } from './gateway/gateway.js';
+import { gatewayReadiness } from './gateway/readiness.js';
 import { startScheduler } from './gateway/scheduler-wiring.js';
 import { resolveAdminToken, resolveKeys } from './gateway/secrets.js';
 import type { BotModule } from './handlers/api.js';
 import { loadHandlerModule } from './handlers/load.js';
+import { createHandlerReloader, type HandlerReloadResult } from './handlers/reload.js';
+import { handlersReloadRoute } from './infra/admin/handlers-route.js';
 import { startAdminServer } from './infra/admin/server.js';
 import { statusRoute } from './infra/admin/status-route.js';
 import { type CliOrigin, cliPrefix, describeStore } from './infra/cli-hint.js';
@@ -22,9 +24,11 @@ import { RecentErrors } from './infra/recent-errors.js';
 import { kstDateTime } from './infra/store/kst.js';
 import { openStore } from './infra/store/open.js';
 import type { Store } from './infra/store/types.js';
+import { readTlsFiles } from './infra/tcp/tls-files.js';
 import { ProcessSampler } from './infra/telemetry/process-stats.js';
 import { RetentionJob } from './infra/telemetry/retention.js';
 import { SystemSampler } from './infra/telemetry/system-sampler.js';
+import { handlersFields, startedFields, startingFields } from './startup-info.js';
 
 export function storeUrl(config: Config): string {
   return config.db.url ?? `sqlite:${join(config.dataDir, 'msgbot.db')}`;
@@ -35,7 +39,11 @@ export interface Daemon {
   store: Store;
   loggers: Loggers;
   adminPort: number | undefined;
-  /** graceful stop (issue 5 §5) */
+  /** re-imports the handler module (SIGHUP, PUT /handlers/reload); a failing one leaves the old in place */
+  reloadHandlers(): Promise<HandlerReloadResult>;
+  /** re-reads the TLS certificate and key (SIGHUP); bad files are logged and the old pair kept */
+  reloadTls(): boolean;
+  /** graceful stop (in-flight handlers first, unlike PROTOCOL §7.14) */
   stop(): Promise<void>;
 }
 
@@ -58,6 +66,8 @@ export async function startDaemon(
   const cli = cliPrefix(config, opts.origin);
   const log = loggers.root;
   const url = storeUrl(config);
+  const starting = startingFields(url);
+  log.info(starting, `msgbot-gateway ${String(starting.version)} starting`);
   const store = await openStore(url, { connectTimeoutMs: config.db.connectTimeoutMs });
   // DESIGN.md §4: database trouble never stops chat traffic; the directories fail closed, and a
   // migration that failed at start is retried until the database answers.
@@ -109,8 +119,9 @@ export async function startDaemon(
   }
   const bots: BotModule[] = [];
   if (config.handlers !== undefined) {
-    bots.push(await loadHandlerModule(resolve(config.handlers)));
-    log.info({ handlers: config.handlers }, 'operator handlers loaded');
+    const bot = await loadHandlerModule(resolve(config.handlers));
+    bots.push(bot);
+    log.info(handlersFields(config.handlers, bot), 'operator handlers loaded');
   }
 
   const metrics = createMetrics({ defaultMetrics: true });
@@ -131,7 +142,7 @@ export async function startDaemon(
     metrics,
     bots,
     inspect,
-    tls: readTls(config),
+    tls: readTlsFiles(config.tls),
     cliPrefix: cli.prefix,
     // read at every ping row: without --name the name is known once the port is bound
     get processName() {
@@ -171,6 +182,11 @@ export async function startDaemon(
   if (scheduler === undefined && config.scheduler.enabled) {
     loggers.cat.scheduler.warn('scheduler not started: this gateway has no outbound path');
   }
+  const reloadHandlers = createHandlerReloader({
+    file: config.handlers === undefined ? undefined : resolve(config.handlers),
+    install: (modules) => gateway.setBots(modules),
+    log,
+  });
 
   const sampler = new SystemSampler({
     clock: gateway.clock,
@@ -202,25 +218,20 @@ export async function startDaemon(
       token: token.token,
       metrics,
       log: loggers.root,
-      readiness: async () => {
-        const checks: Record<string, { ok: boolean; detail?: string }> = {};
-        checks.listening = { ok: gateway.port > 0 };
-        try {
-          await store.ping();
-          checks.store = { ok: true };
-        } catch (error) {
-          checks.store = { ok: false, detail: error instanceof Error ? error.message : String(error) };
-        }
-        checks.telemetry = gateway.telemetry.healthy;
-        const healthy = gateway.dispatcher.getSnapshot().context.healthy;
-        checks.workers = healthy ? { ok: true } : { ok: false, detail: 'worker restart limit exceeded' };
-        // degraded storage keeps serving: ready means the phones are served
-        return { ready: checks.listening.ok && checks.workers.ok, checks };
-      },
+      readiness: () =>
+        gatewayReadiness({
+          listening: () => gateway.port > 0,
+          store,
+          telemetry: () => gateway.telemetry.healthy,
+          workersHealthy: () => gateway.dispatcher.getSnapshot().context.healthy,
+          requireStore: config.admin.readyRequiresStore,
+        }),
       actors: () => gateway.actors(),
       setLogLevel: (category, level) => loggers.setLevel(category as never, level as never),
+      logLevels: () => loggers.levels(),
       setInspect: (mode) => inspector.setEnabled(mode === 'log'),
       routes: [
+        handlersReloadRoute(reloadHandlers),
         statusRoute(() =>
           gatherStatus({
             gateway,
@@ -237,11 +248,18 @@ export async function startDaemon(
     log.info({ url: `http://${config.admin.host}:${admin.port}` }, 'admin endpoint listening');
   }
 
+  log.info(
+    startedFields({ config, url, bots, port: gateway.port, tlsPort: gateway.tlsPort, adminPort: admin?.port }),
+    'msgbot-gateway started',
+  );
+
   return {
     gateway,
     store,
     loggers,
     adminPort: admin?.port,
+    reloadHandlers,
+    reloadTls: () => reloadCertificate(config, gateway, loggers.cat.client),
     async stop() {
       clearTimeout(migrateTimer);
       scheduler?.stop();
@@ -258,12 +276,21 @@ export async function startDaemon(
   };
 }
 
-/** PEM files of `tls.certFile` / `tls.keyFile`; both or neither. */
-function readTls(config: Config): { key: Buffer; cert: Buffer } | undefined {
-  const { certFile, keyFile } = config.tls;
-  if (certFile === undefined && keyFile === undefined) return undefined;
-  if (certFile === undefined || keyFile === undefined) {
-    throw new Error('tls.certFile and tls.keyFile go together (MSGBOT_TLS_CERT_FILE, MSGBOT_TLS_KEY_FILE)');
+/** SIGHUP: a renewed certificate (certbot) takes effect for new connections without a restart. */
+export function reloadCertificate(
+  config: Config,
+  gateway: Pick<Gateway, 'tlsPort' | 'setCertificate'>,
+  log: Loggers['root'],
+): boolean {
+  if (gateway.tlsPort === undefined) return false;
+  try {
+    const pem = readTlsFiles(config.tls);
+    if (pem === undefined) return false;
+    gateway.setCertificate(pem);
+    log.info({ certFile: config.tls.certFile }, 'TLS certificate reloaded');
+    return true;
+  } catch (err) {
+    log.error({ err }, 'TLS certificate reload failed; the previous certificate stays in use');
+    return false;
   }
-  return { cert: readFileSync(certFile), key: readFileSync(keyFile) };
 }

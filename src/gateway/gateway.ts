@@ -1,5 +1,4 @@
-import net from 'node:net';
-import tls from 'node:tls';
+import type net from 'node:net';
 import { type Actor, type AnyActorRef, createActor, fromPromise, type InspectionEvent } from 'xstate';
 import { type ConnectionActor, connectionKey, connectionMachine } from '../actors/connection.js';
 import {
@@ -17,8 +16,9 @@ import type { SendPort } from '../actors/send.js';
 import type { RunJobInput } from '../actors/worker.js';
 import type { BotModule, ConnectionInfo, GatewayServices } from '../handlers/api.js';
 import { failureFields } from '../handlers/failure-fields.js';
-import { createRouter } from '../handlers/router.js';
+import type { Router } from '../handlers/router.js';
 import { handleMessage } from '../handlers/runner.js';
+import { routerFor } from '../handlers/setup.js';
 import { type Clock, systemClock } from '../infra/clock.js';
 import type { Config } from '../infra/config/schema.js';
 import type { Loggers } from '../infra/logger.js';
@@ -29,8 +29,11 @@ import { ProcessSampler } from '../infra/telemetry/process-stats.js';
 import { chatLogRow, pingRow } from '../infra/telemetry/rows.js';
 import { TelemetryWriter } from '../infra/telemetry/writer.js';
 import type { Handshake, HmacKeys, OutgoingReply } from '../protocol/index.js';
+import { type ConnectionStats, connectionView, gateView } from './actors-view.js';
 import { DedupWindow } from './dedup.js';
 import { DeviceDirectory } from './devices.js';
+import { PhoneListeners, type TlsPem } from './listeners.js';
+import { listeningFields } from './listening.js';
 import { PendingRoomNotices } from './pending-rooms.js';
 import { RoomSaturationWatch } from './room-saturation.js';
 import { RoomDirectory } from './rooms.js';
@@ -56,13 +59,11 @@ export interface GatewayOptions {
   cliPrefix?: string;
 }
 
-interface LiveInfo {
+interface LiveInfo extends ConnectionStats {
   handshake: Handshake;
   standing: Standing;
   status: string;
   maxMessageSize: number | null;
-  connectedAt: number;
-  pingsAnswered: number;
   monitoring?: { memoryUsage?: number; totalMemory?: number };
 }
 
@@ -86,12 +87,12 @@ export class Gateway {
   private readonly dedup: DedupWindow;
   private readonly pairs: DedupWindow;
   private readonly newTraceId = traceIdFactory();
-  private readonly server: net.Server;
+  private readonly listeners: PhoneListeners;
   private readonly sampler: ProcessSampler;
   private readonly settings: ConnectionSettings;
   private readonly ports: ConnectionPorts;
   private readonly services: GatewayServices;
-  private readonly router: ReturnType<typeof createRouter>;
+  private router: Router;
   private standingTimer: unknown;
   private directRunning = 0;
   /** ENQUEUEs sent to the dispatcher; its counters say how many it has taken (see mailboxFull) */
@@ -99,7 +100,6 @@ export class Gateway {
   /** events for the dispatcher from connection actions, in order (see toDispatcher) */
   private readonly outbox: DispatcherEvent[] = [];
   private stopping = false;
-  private boundPort = 0;
   /** trace ids of jobs that ended unanswered because their room is not approved (counted apart) */
   private readonly notApproved = new Set<string>();
   private readonly pendingRooms: PendingRoomNotices;
@@ -108,7 +108,7 @@ export class Gateway {
   constructor(private readonly opts: GatewayOptions) {
     const { config, store, loggers } = opts;
     this.metrics = opts.metrics ?? createMetrics();
-    // Issue 5 §3 "connections by state and standing": counted from the live actors when scraped
+    // "connections by state and standing" (README Metrics): counted from the live actors when scraped
     // (prom-client runs a metric's `collect` before reading it), so no hot path keeps it current.
     (this.metrics.connections as { collect?: () => void }).collect = () => this.countConnections();
     this.clock = opts.clock ?? systemClock;
@@ -147,7 +147,7 @@ export class Gateway {
       connections: () => this.connectionInfos(),
       reloadStanding: () => this.reloadStanding(),
     };
-    this.router = createRouter(opts.bots ?? [], { errorReplies: config.processing.errorReplies });
+    this.router = routerFor(opts.bots ?? [], config, loggers.root);
     this.ports = this.createPorts();
 
     const p = config.processing;
@@ -175,21 +175,37 @@ export class Gateway {
       error: (err) => loggers.cat.dispatch.fatal({ err }, 'dispatcher failed'),
     });
 
-    const socketOptions = { noDelay: true, keepAlive: true, keepAliveInitialDelay: 30_000 };
-    const admit = (socket: net.Socket) => this.admit(socket);
-    this.server =
-      opts.tls === undefined
-        ? net.createServer(socketOptions, admit)
-        : tls.createServer({ ...socketOptions, ...opts.tls, handshakeTimeout: config.timers.handshakeMs }, admit);
-    this.server.on('tlsClientError', (err: Error) => {
-      this.metrics.connectionsRefused.inc({ reason: 'tls' });
-      loggers.cat.client.debug({ err: err.message }, 'TLS handshake failed');
+    this.listeners = new PhoneListeners({
+      host: config.host,
+      port: config.port,
+      tlsPort: config.tls.port,
+      tls: opts.tls,
+      handshakeMs: config.timers.handshakeMs,
+      admit: (socket) => this.admit(socket),
+      log: loggers.cat.client,
+      metrics: this.metrics,
+      clock: this.clock,
     });
-    this.server.on('error', (err) => loggers.cat.client.error({ err }, 'listener error'));
   }
 
+  /** the plain phone port (or the TLS one when `port` itself speaks TLS) */
   get port(): number {
-    return this.boundPort;
+    return this.listeners.port;
+  }
+
+  /** the TLS phone port, when TLS is on */
+  get tlsPort(): number | undefined {
+    return this.listeners.tlsPort;
+  }
+
+  /** Replaces the TLS certificate for new connections (SIGHUP). */
+  setCertificate(pem: TlsPem): void {
+    this.listeners.setCertificate(pem);
+  }
+
+  /** Swaps the operator modules (handler reload): messages already routed finish with the old ones. */
+  setBots(bots: readonly BotModule[]): void {
+    this.router = routerFor(bots, this.opts.config, this.opts.loggers.root);
   }
 
   /** Starts workers, telemetry and the listener (PROTOCOL §1.1). */
@@ -198,28 +214,12 @@ export class Gateway {
     this.telemetry.start();
     this.sampler.start();
     this.scheduleStandingRefresh();
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.opts.config.port, this.opts.config.host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = this.server.address();
-    this.boundPort = typeof address === 'object' && address !== null ? address.port : this.opts.config.port;
-    this.opts.loggers.cat.client.info(
-      {
-        host: this.opts.config.host,
-        port: this.boundPort,
-        mode: this.opts.config.processing.mode,
-        tls: this.opts.tls !== undefined,
-      },
-      'listening for phones',
-    );
+    await this.listeners.start();
+    this.opts.loggers.cat.client.info(listeningFields(this.opts.config, this.listeners), 'listening for phones');
     return this;
   }
 
-  /** Standing of live connections is re-read on the clock (issue 2 §5: within 5 s). */
+  /** Standing of live connections is re-read on the clock (within timers.standingRefreshMs). */
   private scheduleStandingRefresh(): void {
     this.standingTimer = this.clock.setTimeout(() => {
       this.checkSaturation();
@@ -242,7 +242,7 @@ export class Gateway {
     });
   }
 
-  /** A new socket: bound handshake slots (issue 6 §3), then a connection actor. */
+  /** A new socket: bound handshake slots (limits.maxHandshaking, docs/decisions.md "Admission"), then a connection actor. */
   private admit(socket: net.Socket): void {
     const log = this.opts.loggers.cat.client;
     const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
@@ -309,6 +309,8 @@ export class Gateway {
           maxMessageSize: null,
           connectedAt: this.clock.now(),
           pingsAnswered: 0,
+          messagesIn: 0,
+          repliesOut: 0,
         });
         this.handshaking.delete(self as ConnectionActor);
         if (previous !== undefined) {
@@ -327,6 +329,7 @@ export class Gateway {
         if (reply.rttMs !== null) m.pingRttSeconds.observe(reply.rttMs / 1000);
         const entry = this.registry.get(connectionKey(reply.botName, reply.deviceId));
         const monitoring = reply.reply.monitoring;
+        if (entry !== undefined) entry.info.lastRttMs = reply.rttMs;
         if (entry !== undefined && monitoring !== undefined) {
           entry.info.monitoring = { memoryUsage: monitoring.memory_usage, totalMemory: monitoring.total_memory };
         }
@@ -416,6 +419,8 @@ export class Gateway {
       return 'ignored';
     }
     this.telemetry.chat(chatLogRow(message, this.clock.now()));
+    const live = this.registry.get(connectionKey(message.botName, message.deviceId));
+    if (live !== undefined) live.info.messagesIn++;
     const log = this.opts.loggers.cat.message;
     if (standing !== 'full') {
       // PROTOCOL §7.3 limited mode: logged, room registered, never answered.
@@ -488,7 +493,7 @@ export class Gateway {
   }
 
   /**
-   * Issue 6 §3 (found by a 2,000-message burst): an ENQUEUE sent while the dispatcher is busy —
+   * Found by a 2,000-message burst: an ENQUEUE sent while the dispatcher is busy —
    * its MAILBOX_READY makes a connection resubmit held messages synchronously — waits in the
    * dispatcher's mailbox, so `waiting` alone let a burst through that the dispatcher then refused
    * after this gateway had answered "accepted": those messages were lost without a trace.
@@ -500,7 +505,7 @@ export class Gateway {
     return ctx.waiting + (this.enqueued - taken) >= this.opts.config.processing.mailboxSize;
   }
 
-  /** Processing mode `direct`: the handler runs at once, outside the mailbox (issue 3 §7). */
+  /** Processing mode `direct`: the handler runs at once, outside the mailbox (processing.mode). */
   private runDirect(message: ChatMessage): void {
     const controller = new AbortController();
     const deadline = this.clock.setTimeout(
@@ -556,7 +561,7 @@ export class Gateway {
       log: this.opts.loggers.cat.message,
       onTruncated: () => this.metrics.repliesTruncated.inc(),
     });
-    // issue 5 §2: the handler stage of the trace
+    // the handler stage of the message trace
     log.debug({ traceId: message.traceId, replies: result.replies, aborted: result.aborted }, 'handler finished');
   }
 
@@ -568,6 +573,7 @@ export class Gateway {
       this.opts.loggers.cat.message.warn({ traceId }, 'reply dropped: the device is not connected');
       return;
     }
+    entry.info.repliesOut++;
     entry.ref.send({ type: 'DELIVER', reply });
     this.opts.loggers.cat.message.debug({ traceId }, 'reply sent');
   }
@@ -610,7 +616,7 @@ export class Gateway {
   }
 
   /**
-   * Re-reads the standing of every live connection (issue 2 §5: within 5 s of a CLI or back-office
+   * Re-reads the standing of every live connection (within timers.standingRefreshMs of a CLI or back-office
    * change; PROTOCOL §7.10 `# reload bots-config`). Changed connections get a STANDING event.
    */
   async reloadStanding(): Promise<{ checked: number; changed: number }> {
@@ -649,17 +655,22 @@ export class Gateway {
     return { checked: live.length, changed };
   }
 
-  /** Every live actor with its state (issue 5 /actors). */
+  /** Every live actor with its state (GET /actors). */
   actors(): unknown {
     const connections = [...this.all].map((actor) => {
       const snap = actor.getSnapshot();
-      return {
-        id: actor.id,
-        peer: snap.context.peer,
-        botName: snap.context.handshake?.botName ?? null,
-        deviceId: snap.context.handshake?.deviceId ?? null,
-        state: snap.value,
-      };
+      const entry = snap.context.key === null ? undefined : this.registry.get(snap.context.key);
+      return connectionView(
+        {
+          id: actor.id,
+          peer: snap.context.peer,
+          botName: snap.context.handshake?.botName ?? null,
+          deviceId: snap.context.handshake?.deviceId ?? null,
+          state: snap.value,
+          openedAt: snap.context.openedAt,
+        },
+        entry?.ref === actor ? entry.info : undefined,
+      );
     });
     const d = this.dispatcher.getSnapshot();
     return {
@@ -672,8 +683,8 @@ export class Gateway {
           id,
           state: (child?.getSnapshot() as { value?: unknown } | undefined)?.value ?? null,
         })),
-        botGates: [...d.context.botGates].map(([key, gate]) => ({ key, ...gateView(gate) })),
-        roomGates: [...d.context.roomGates].map(([key, gate]) => ({ key, ...gateView(gate) })),
+        botGates: [...d.context.botGates].map(([key, gate]) => gateView(key, gate)),
+        roomGates: [...d.context.roomGates].map(([key, gate]) => gateView(key, gate)),
       },
     };
   }
@@ -696,14 +707,14 @@ export class Gateway {
   }
 
   /**
-   * Graceful stop (issue 5 §5): stop accepting, stop reading, let running handlers finish up to
+   * Graceful stop (PROTOCOL §7.14 closes at once; this finishes in-flight work first): stop accepting, stop reading, let running handlers finish up to
    * `deadlineMs`, flush telemetry, close sockets.
    */
   async stop(deadlineMs = this.opts.config.shutdownMs): Promise<{ unfinished: number }> {
     if (this.stopping) return { unfinished: 0 };
     this.stopping = true;
     this.clock.clearTimeout(this.standingTimer);
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = this.listeners.close();
     for (const actor of this.all) actor.send({ type: 'MAILBOX_FULL' });
     this.flushOutbox(); // what was accepted is the dispatcher's before it closes
     this.dispatcher.send({ type: 'SHUTDOWN' });
@@ -752,11 +763,6 @@ export function dispatcherInputOf(p: Config['processing']): DispatcherInput {
 /** The workers' job runner: the promise actor's own signal aborts when the worker gives up. */
 function dispatcherRunJob(gateway: Gateway) {
   return fromPromise<void, RunJobInput>(({ input, signal }) => gateway.runJob(input.job, signal));
-}
-
-function gateView(gate: AnyActorRef): { state: unknown; inFlight: unknown } {
-  const snap = gate.getSnapshot() as { value?: unknown; context?: { inFlight?: unknown } };
-  return { state: snap.value, inFlight: snap.context?.inFlight };
 }
 
 /** Log fields of a connection: its bot and device instead of the internal registry key. */

@@ -1,5 +1,6 @@
 import pino, { type LevelWithSilent, type Logger } from 'pino';
 import { LOG_CATEGORIES, type LogCategory } from './config/schema.js';
+import { prettyDestination } from './log-pretty.js';
 
 export type { Logger };
 
@@ -8,6 +9,8 @@ export interface Loggers {
   /** one child logger per category, each with its own level */
   cat: Record<LogCategory, Logger>;
   setLevel(category: LogCategory | 'all', level: LevelWithSilent): void;
+  /** the current level of every category */
+  levels(): Record<LogCategory, string>;
 }
 
 export interface LoggerOptions {
@@ -22,11 +25,7 @@ export interface LoggerOptions {
 
 export function createLoggers(opts: LoggerOptions = {}): Loggers {
   const level = opts.level ?? 'info';
-  const destination =
-    opts.destination ??
-    (opts.pretty
-      ? pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:standard' } })
-      : pino.destination({ sync: false }));
+  const destination = opts.destination ?? (opts.pretty ? prettyDestination() : pino.destination({ sync: false }));
   // The root runs at trace so each category child can be more verbose than the default.
   const onError = opts.onError;
   const hooks: pino.LoggerOptions['hooks'] =
@@ -51,6 +50,9 @@ export function createLoggers(opts: LoggerOptions = {}): Loggers {
     setLevel(category, lvl) {
       const names = category === 'all' ? LOG_CATEGORIES : [category];
       for (const name of names) cat[name].level = lvl;
+    },
+    levels() {
+      return Object.fromEntries(LOG_CATEGORIES.map((name) => [name, cat[name].level])) as Record<LogCategory, string>;
     },
   };
 }

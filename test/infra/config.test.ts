@@ -36,7 +36,7 @@ describe('precedence: flags > env > file > defaults', () => {
   it('uses the seed defaults when nothing is given', () => {
     expect(loadConfig({})).toEqual(defaultConfig());
     expect(loadConfig({}).port).toBe(1485);
-    expect(loadConfig({}).admin).toEqual({ host: '127.0.0.1', port: 9485 });
+    expect(loadConfig({}).admin).toEqual({ host: '127.0.0.1', port: 9485, readyRequiresStore: false });
   });
 
   it('lets each source override the one below it, key by key', () => {
@@ -242,6 +242,7 @@ describe('configEnvVars', () => {
       'admin.token',
       'tls.certFile',
       'tls.keyFile',
+      'tls.port',
       'handlers',
       'scheduler.mediaDir',
       'process.name',

@@ -35,6 +35,11 @@ export const configSchema = z.object({
     .object({
       certFile: z.string().min(1).optional().describe('PEM certificate: with keyFile, phones connect over TLS'),
       keyFile: z.string().min(1).optional().describe('PEM private key file of certFile'),
+      port: port
+        .optional()
+        .describe(
+          'TLS listen port beside the plain `port` (v3.2.x phones speak plain TCP); unset: `port` itself speaks TLS when certFile/keyFile are set',
+        ),
     })
     .default({}),
   hmac: z
@@ -176,6 +181,14 @@ export const configSchema = z.object({
       heartbeatMs: positiveInt.default(3_000).describe('how often the process row gets CPU, memory and last_heartbeat'),
     })
     .default({ heartbeatMs: 3_000 }),
+  builtins: z
+    .object({
+      echo: z.boolean().default(true).describe('built-in `# echo` (PROTOCOL §7.10)'),
+      clientInfo: z.boolean().default(true).describe('built-in `# client_info` (PROTOCOL §7.10)'),
+      imgext: z.boolean().default(true).describe('built-in `# IMGEXT` (PROTOCOL §7.10)'),
+      reload: z.boolean().default(true).describe('built-in `# reload bots-config` (PROTOCOL §7.10)'),
+    })
+    .default({ echo: true, clientInfo: true, imgext: true, reload: true }),
   telemetry: z
     .object({
       bufferRows: positiveInt.default(10_000).describe('telemetry rows kept while the database is away'),
@@ -196,8 +209,12 @@ export const configSchema = z.object({
         .describe(
           'bearer token of every mutating admin route (secret; generated into <dataDir>/secrets.json if unset)',
         ),
+      readyRequiresStore: z
+        .boolean()
+        .default(false)
+        .describe('/readyz fails (503) while storage is degraded; by default it stays ready and reports degraded'),
     })
-    .default({ host: '127.0.0.1', port: 9485 }),
+    .default({ host: '127.0.0.1', port: 9485, readyRequiresStore: false }),
   log: z
     .object({
       level: level.default('info').describe('default level of every category'),

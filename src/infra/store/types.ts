@@ -106,7 +106,7 @@ export interface SystemSampleRow {
 
 export interface Store {
   readonly dialect: 'sqlite' | 'mysql';
-  /** Creates missing tables/columns; never drops or retypes (issue 4). Idempotent. */
+  /** Creates missing tables/columns; never drops or retypes anything. Idempotent. */
   migrate(): Promise<void>;
   /** Cheap reachability check for /readyz. */
   ping(): Promise<void>;

@@ -4,7 +4,7 @@ import type { MigrationReport } from './report.js';
 import { SCHEDULE_MYSQL_TABLES } from './schedule-tables-mysql.js';
 
 /**
- * MariaDB/MySQL migration (issue 4): creates the effective schema of PROTOCOL §8.1–§8.5 where a
+ * MariaDB/MySQL migration: creates the effective schema of PROTOCOL §8.1–§8.5 where a
  * table is missing and, in an operator's existing table, only ADDS what the server needs: a
  * missing column, the unique key we upsert on (when no narrower one exists), a time index for
  * retention. Nothing is dropped, retyped or rewritten. Every step first looks at
