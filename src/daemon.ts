@@ -5,6 +5,7 @@ import { Gateway } from './gateway/gateway.js';
 import { resolveAdminToken, resolveKeys } from './gateway/secrets.js';
 import type { BotModule } from './handlers/api.js';
 import { loadHandlerModule } from './handlers/load.js';
+import { createDashboard, type Dashboard, watchStore } from './infra/admin/dashboard.js';
 import { startAdminServer } from './infra/admin/server.js';
 import type { Config } from './infra/config/schema.js';
 import { maskUrlPassword } from './infra/config/secrets.js';
@@ -33,10 +34,19 @@ export interface Daemon {
 export async function startDaemon(config: Config, opts: { loggers?: Loggers } = {}): Promise<Daemon> {
   const loggers =
     opts.loggers ??
-    createLoggers({ level: config.log.level, categories: config.log.categories, pretty: config.log.pretty });
+    createLoggers({
+      level: config.log.level,
+      categories: config.log.categories,
+      pretty: config.log.pretty,
+      ringSize: config.dashboard.logLines,
+    });
   const log = loggers.root;
   const url = storeUrl(config);
-  const store = await openStore(url, { connectTimeoutMs: config.db.connectTimeoutMs });
+  let dashboard: Dashboard | undefined;
+  // the dashboard's pages follow store writes (dash-store-watch.ts)
+  const store = watchStore(await openStore(url, { connectTimeoutMs: config.db.connectTimeoutMs }), (change) =>
+    dashboard?.feed.onStoreChange(change),
+  );
   // DESIGN.md §4: database trouble never stops chat traffic; the directories fail closed, and a
   // migration that failed at start is retried until the database answers.
   let migrateTimer: NodeJS.Timeout | undefined;
@@ -90,6 +100,7 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
     bots,
     inspect,
     tls: readTls(config),
+    onDelivered: (reply) => dashboard?.feed.onDelivered(reply),
   });
   await gateway.start();
 
@@ -117,10 +128,13 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
     if (token.source === 'generated') {
       log.warn({ file: token.file }, 'no admin.token configured: generated one into "file" (adminToken)');
     }
+    dashboard = createDashboard({ gateway, store, loggers, settings: config.dashboard, token: token.token });
     admin = await startAdminServer({
       host: config.admin.host,
       port: config.admin.port,
       token: token.token,
+      routes: dashboard.routes,
+      authorize: (req) => dashboard?.authorize(req) ?? false,
       metrics,
       log: loggers.root,
       readiness: async () => {
@@ -155,6 +169,7 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
       const { unfinished } = await gateway.stop(config.shutdownMs);
       sampler.stop();
       retention.stop();
+      dashboard?.stop();
       await admin?.close();
       await stately?.stop();
       await store.close();

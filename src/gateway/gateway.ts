@@ -48,6 +48,8 @@ export interface GatewayOptions {
   processName?: string;
   /** PEM key and certificate: the listener speaks TLS (clients that can; v3.2.2 phones cannot) */
   tls?: { key: Buffer; cert: Buffer };
+  /** told of every reply written to a phone (the dashboard's room page shows the bot's replies) */
+  onDelivered?: (reply: OutgoingReply, key: string) => void;
 }
 
 interface LiveInfo {
@@ -58,6 +60,7 @@ interface LiveInfo {
   connectedAt: number;
   pingsAnswered: number;
   monitoring?: { memoryUsage?: number; totalMemory?: number };
+  lastRttMs?: number | null;
 }
 
 /**
@@ -301,6 +304,7 @@ export class Gateway {
         if (reply.rttMs !== null) m.pingRttSeconds.observe(reply.rttMs / 1000);
         const entry = this.registry.get(connectionKey(reply.botName, reply.deviceId));
         const monitoring = reply.reply.monitoring;
+        if (entry !== undefined) entry.info.lastRttMs = reply.rttMs;
         if (entry !== undefined && monitoring !== undefined) {
           entry.info.monitoring = { memoryUsage: monitoring.memory_usage, totalMemory: monitoring.total_memory };
         }
@@ -541,6 +545,7 @@ export class Gateway {
       return;
     }
     entry.ref.send({ type: 'DELIVER', reply });
+    this.opts.onDelivered?.(reply, key);
     this.opts.loggers.cat.message.debug({ traceId }, 'reply sent');
   }
 
