@@ -193,7 +193,8 @@ export class DashboardFeed {
     };
     this.points.push(point);
     while (this.points.length > keep) this.points.shift();
-    if (this.ticks++ % 5 === 0) this.health = await this.src.health().catch((e: Error) => ({ health: e.message }) as never);
+    if (this.ticks++ % 5 === 0)
+      this.health = await this.src.health().catch((e: Error) => ({ health: e.message }) as never);
     this.noticeLiveChanges();
     await this.readLists();
     this.broadcast('point', point);
@@ -239,7 +240,9 @@ export class DashboardFeed {
     const first = this.totals[0];
     const byBot: Record<string, { connected: number; approved: number }> = {};
     for (const [, entry] of gateway.registry.entries()) {
-      const bot = (byBot[entry.info.handshake.botName] ??= { connected: 0, approved: 0 });
+      const name = entry.info.handshake.botName;
+      const bot = byBot[name] ?? { connected: 0, approved: 0 };
+      byBot[name] = bot;
       bot.connected++;
       if (entry.info.status === 'approved') bot.approved++;
     }

@@ -14,9 +14,12 @@ import { type AdminContext, type AdminRoute, HttpError } from './routes.js';
  */
 
 /** The outbound send API (POST /messages), when the gateway has it. */
-export interface DashboardSend {
-  (req: { bot: string; channelId: string; text: string; device?: string }): Promise<{ id: string; status: string }>;
-}
+export type DashboardSend = (req: {
+  bot: string;
+  channelId: string;
+  text: string;
+  device?: string;
+}) => Promise<{ id: string; status: string }>;
 
 /** The scheduler's store methods, when the gateway has them. */
 export interface DashboardSchedules {
@@ -79,7 +82,8 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 
 function verbOf(ctx: AdminContext): KnownStatus {
   const st = VERBS[ctx.params.verb ?? ''];
-  if (st === undefined) throw new HttpError(404, `unknown action ${ctx.params.verb}; use ${Object.keys(VERBS).join(', ')}`);
+  if (st === undefined)
+    throw new HttpError(404, `unknown action ${ctx.params.verb}; use ${Object.keys(VERBS).join(', ')}`);
   return st;
 }
 
@@ -127,7 +131,7 @@ export function dashboardRoutes(deps: DashboardRouteDeps): AdminRoute[] {
         if (!r.ok) {
           const headers: Record<string, string> =
             r.retryAfterS === undefined ? {} : { 'retry-after': String(r.retryAfterS) };
-          return { status: r.status, body: { error: r.message }, headers };
+          return { status: r.status, body: { error: r.message, retryAfterS: r.retryAfterS }, headers };
         }
         return { status: 200, body: { csrf: r.csrf }, headers: { 'set-cookie': r.cookie } };
       },
@@ -144,7 +148,10 @@ export function dashboardRoutes(deps: DashboardRouteDeps): AdminRoute[] {
       auth: 'token',
       handle({ res }) {
         if (deps.feed.streams >= deps.settings.maxStreams) {
-          throw new HttpError(503, `${deps.settings.maxStreams} dashboard pages are open already (dashboard.maxStreams)`);
+          throw new HttpError(
+            503,
+            `${deps.settings.maxStreams} dashboard pages are open already (dashboard.maxStreams)`,
+          );
         }
         deps.feed.attach(res);
         return undefined;
@@ -156,7 +163,10 @@ export function dashboardRoutes(deps: DashboardRouteDeps): AdminRoute[] {
       auth: 'token',
       async handle(ctx) {
         const status = verbOf(ctx);
-        const row = await deps.store.setDeviceStatus({ botName: ctx.params.bot!, deviceId: ctx.params.device! }, status);
+        const row = await deps.store.setDeviceStatus(
+          { botName: ctx.params.bot!, deviceId: ctx.params.device! },
+          status,
+        );
         deps.log.info({ botName: row.botName, deviceId: row.deviceId, status }, 'device status set from the dashboard');
         await deps.reloadStanding().catch(() => {}); // the live connection follows within one refresh anyway
         await deps.feed.refreshLists();
@@ -216,7 +226,10 @@ export function dashboardRoutes(deps: DashboardRouteDeps): AdminRoute[] {
       async handle(ctx) {
         const body = parse(sendSchema, await ctx.json());
         const result = await send({ bot: ctx.params.bot!, channelId: ctx.params.room!, ...body });
-        deps.log.info({ botName: ctx.params.bot, channelId: ctx.params.room, id: result.id }, 'message sent from the dashboard');
+        deps.log.info(
+          { botName: ctx.params.bot, channelId: ctx.params.room, id: result.id },
+          'message sent from the dashboard',
+        );
         return { status: 202, body: result };
       },
     });

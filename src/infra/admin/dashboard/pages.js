@@ -1,0 +1,472 @@
+// The dashboard's pages. Each has mount (the skeleton, once per visit), update (on every live
+// event) and act (a clicked [data-act] button). Tables are re-rendered only when their HTML changed.
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+const LEVEL_NUM = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
+const NUM_LEVEL = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+
+function badge(ctx, value) {
+  return `<span class="badge ${ctx.esc(value)}">${ctx.esc(value)}</span>`;
+}
+
+function ms(seconds) {
+  if (seconds === null || seconds === undefined) return '–';
+  const v = seconds * 1000;
+  return v < 10 ? `${v.toFixed(2)} ms` : `${Math.round(v)} ms`;
+}
+
+function health(ctx, h) {
+  if (!h) return `<span class="badge">${ctx.esc(ctx.t('unknown'))}</span>`;
+  const label = h.ok ? ctx.t('ok') : ctx.t('notOk');
+  return `<span class="badge ${h.ok ? 'ok' : 'bad'}">${ctx.esc(label)}</span>${h.detail ? `<div class="small">${ctx.esc(h.detail)}</div>` : ''}`;
+}
+
+async function run(ctx, promise) {
+  try {
+    const r = await promise;
+    ctx.toast(ctx.t('done'));
+    return r;
+  } catch (err) {
+    ctx.toast(ctx.t('failedAction', { e: err.message }), true);
+    return undefined;
+  }
+}
+
+function sparkline(points, pick, width, height) {
+  if (points.length < 2) return '';
+  const max = Math.max(1, ...points.map((p) => Math.max(p.messages, p.replies)));
+  const step = width / (points.length - 1);
+  return points
+    .map((p, i) => `${(i * step).toFixed(1)},${(height - (p[pick] / max) * (height - 4) - 2).toFixed(1)}`)
+    .join(' ');
+}
+
+const overview = {
+  id: 'overview',
+  nav: true,
+  mount(ctx, main) {
+    const { t, esc } = ctx;
+    const card = (id, label) => `<div class="card"><h3>${esc(t(label))}</h3><div id="${id}" class="big">–</div></div>`;
+    main.innerHTML = `<h2>${esc(t('overview'))}</h2>
+      <div class="grid">${card('ov-p50', 'p50')}${card('ov-p99', 'p99')}${card('ov-mailbox', 'mailbox')}${card('ov-failed', 'failed')}${card('ov-lag', 'lag')}${card('ov-store', 'storeHealth')}${card('ov-telemetry', 'telemetryHealth')}</div>
+      <div class="card"><h3 id="ov-rates-title"></h3>
+        <svg class="spark" viewBox="0 0 900 70" preserveAspectRatio="none" role="img" aria-label="sparkline">
+          <polyline id="ov-m" stroke="#2f6fde"></polyline><polyline id="ov-r" stroke="#1d8a4e"></polyline></svg>
+        <div class="legend"><span class="m">— ${esc(t('messagesPerS'))}: <b id="ov-m-now">0</b></span><span class="r">— ${esc(t('repliesPerS'))}: <b id="ov-r-now">0</b></span></div></div>
+      <div class="card"><h3>${esc(t('phonesByBot'))}</h3><div id="ov-bots"></div></div>`;
+  },
+  update(ctx) {
+    const { state, t, esc } = ctx;
+    const o = state.overview;
+    if (!o) return;
+    const minutes = Math.max(1, Math.round((state.points.length ? Date.now() - state.points[0].t : 0) / 60000));
+    document.getElementById('ov-rates-title').textContent = t('rates', { m: minutes });
+    document.getElementById('ov-p50').textContent = ms(o.p50);
+    document.getElementById('ov-p99').textContent = ms(o.p99);
+    document.getElementById('ov-mailbox').textContent = String(o.mailboxDepth);
+    ctx.setHtml(
+      document.getElementById('ov-failed'),
+      `${o.failed} <span class="small">/ ${o.processed} ${esc(t('processed'))}</span>`,
+    );
+    document.getElementById('ov-lag').textContent = ms(o.lagSeconds);
+    ctx.setHtml(document.getElementById('ov-store'), health(ctx, o.store));
+    ctx.setHtml(document.getElementById('ov-telemetry'), health(ctx, o.telemetry));
+    const pts = state.points;
+    document.getElementById('ov-m').setAttribute('points', sparkline(pts, 'messages', 900, 70));
+    document.getElementById('ov-r').setAttribute('points', sparkline(pts, 'replies', 900, 70));
+    const last = pts.at(-1);
+    document.getElementById('ov-m-now').textContent = last ? last.messages.toFixed(2) : '0';
+    document.getElementById('ov-r-now').textContent = last ? last.replies.toFixed(2) : '0';
+    const bots = Object.entries(o.phonesByBot);
+    ctx.setHtml(
+      document.getElementById('ov-bots'),
+      bots.length === 0
+        ? `<div class="empty">${esc(t('noPhones'))}</div>`
+        : `<table><tr><th>${esc(t('bot'))}</th><th class="num">${esc(t('connected'))}</th><th class="num">${esc(t('approvedN'))}</th></tr>${bots
+            .map(
+              ([bot, n]) =>
+                `<tr><td>${esc(bot)}</td><td class="num">${n.connected}</td><td class="num">${n.approved}</td></tr>`,
+            )
+            .join('')}</table>`,
+    );
+  },
+};
+
+function deviceButtons(ctx, d) {
+  const b = (verb, cls) =>
+    `<button type="button" class="act ${cls}" data-act="device" data-verb="${verb}" data-bot="${ctx.esc(d.botName)}" data-device="${ctx.esc(d.deviceId)}">${ctx.esc(ctx.t(verb))}</button>`;
+  return [
+    d.status !== 'approved' ? b('approve', 'primary') : '',
+    d.status !== 'blocked' ? b('block', 'danger') : '',
+    d.status === 'approved' ? b('revoke', 'danger') : '',
+  ].join('');
+}
+
+function memory(l) {
+  if (!l || l.memoryUsage === null) return '–';
+  const mb = (v) => `${Math.round(v / 1048576)} MB`;
+  return l.totalMemory ? `${mb(l.memoryUsage)} / ${mb(l.totalMemory)}` : mb(l.memoryUsage);
+}
+
+function deviceTable(ctx, rows) {
+  const { t, esc } = ctx;
+  const head = ['bot', 'device', 'status', 'state', 'version', 'peer', 'since', 'rtt', 'memory', 'actions'];
+  return `<table><tr>${head.map((h) => `<th>${esc(t(h))}</th>`).join('')}</tr>${rows
+    .map((d) => {
+      const l = d.live;
+      return `<tr data-device-row="${esc(d.botName)}/${esc(d.deviceId)}"><td>${esc(d.botName)}</td><td>${esc(d.deviceId)}</td><td>${badge(ctx, d.status)}</td>
+        <td>${l ? `${badge(ctx, l.standing)} ${esc(l.state)}` : `<span class="small">${esc(t('offlineState'))}</span>`}</td>
+        <td>${esc(l ? `${l.version} / ${l.framing}` : (d.clientVersion ?? ''))}</td><td>${esc(l?.peer ?? d.ipAddress ?? '')}</td>
+        <td>${esc(l ? ctx.fmtTime(l.connectedAt) : '')}</td><td class="num">${l?.lastRttMs === null || !l ? '–' : `${l.lastRttMs} ms`}</td>
+        <td class="num">${esc(memory(l))}</td><td>${deviceButtons(ctx, d)}</td></tr>`;
+    })
+    .join('')}</table>`;
+}
+
+const phones = {
+  id: 'phones',
+  nav: true,
+  mount(ctx, main) {
+    const { t, esc } = ctx;
+    main.innerHTML = `<h2>${esc(t('phones'))}</h2>
+      <div class="card pending-box" id="ph-pending-card" hidden><h3>${esc(t('pendingDevices'))}</h3><div id="ph-pending"></div></div>
+      <div class="card"><h3>${esc(t('allDevices'))}</h3><div id="ph-all"></div></div>`;
+  },
+  update(ctx) {
+    const list = ctx.state.phones;
+    const pending = list.filter((d) => d.status === 'pending');
+    document.getElementById('ph-pending-card').hidden = pending.length === 0;
+    ctx.setHtml(document.getElementById('ph-pending'), deviceTable(ctx, pending));
+    ctx.setHtml(
+      document.getElementById('ph-all'),
+      list.length === 0 ? `<div class="empty">${ctx.esc(ctx.t('noDevices'))}</div>` : deviceTable(ctx, list),
+    );
+  },
+  async act(ctx, el) {
+    if (el.dataset.act !== 'device') return;
+    const path = `/dash/devices/${encodeURIComponent(el.dataset.bot)}/${encodeURIComponent(el.dataset.device)}/${el.dataset.verb}`;
+    el.disabled = true;
+    await run(ctx, ctx.api('POST', path));
+    el.disabled = false;
+  },
+};
+
+function roomLink(r) {
+  return `#/room/${encodeURIComponent(r.botName)}/${encodeURIComponent(r.roomId)}`;
+}
+
+const rooms = {
+  id: 'rooms',
+  nav: true,
+  mount(ctx, main) {
+    main.innerHTML = `<h2>${ctx.esc(ctx.t('rooms'))}</h2><div id="rm-list"></div>`;
+  },
+  update(ctx) {
+    const { t, esc } = ctx;
+    const byBot = new Map();
+    for (const r of ctx.state.rooms.rooms) {
+      if (!byBot.has(r.botName)) byBot.set(r.botName, []);
+      byBot.get(r.botName).push(r);
+    }
+    const rank = (s) => (s === 'pending' ? 0 : 1);
+    const html =
+      byBot.size === 0
+        ? `<div class="card empty">${esc(t('noRooms'))}</div>`
+        : [...byBot.entries()]
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([bot, list]) => {
+              list.sort((a, b) => rank(a.status) - rank(b.status) || a.roomName.localeCompare(b.roomName));
+              const rows = list
+                .map((r) => {
+                  const b = (verb, cls) =>
+                    `<button type="button" class="act ${cls}" data-act="room" data-verb="${verb}" data-bot="${esc(r.botName)}" data-room="${esc(r.roomId)}" data-device="${esc(r.deviceId)}">${esc(t(verb))}</button>`;
+                  return `<tr data-room-row="${esc(r.roomId)}"><td><a href="${roomLink(r)}">${esc(r.roomName || r.roomId)}</a></td><td>${esc(r.roomId)}</td><td>${esc(r.deviceId)}</td>
+                  <td>${badge(ctx, r.status)}</td><td class="small">${esc(r.updatedAt ?? r.createdAt ?? '')}</td>
+                  <td>${r.status !== 'approved' ? b('approve', 'primary') : ''}${r.status !== 'blocked' ? b('block', 'danger') : ''}</td></tr>`;
+                })
+                .join('');
+              return `<div class="card"><h3>${esc(bot)}</h3><table><tr><th>${esc(t('room'))}</th><th>${esc(t('channel'))}</th><th>${esc(t('device'))}</th><th>${esc(t('status'))}</th><th>${esc(t('updated'))}</th><th>${esc(t('actions'))}</th></tr>${rows}</table></div>`;
+            })
+            .join('');
+    ctx.setHtml(document.getElementById('rm-list'), html);
+  },
+  async act(ctx, el) {
+    if (el.dataset.act !== 'room') return;
+    const path = `/dash/rooms/${encodeURIComponent(el.dataset.bot)}/${encodeURIComponent(el.dataset.room)}/status/${el.dataset.verb}?device=${encodeURIComponent(el.dataset.device)}`;
+    el.disabled = true;
+    await run(ctx, ctx.api('POST', path));
+    el.disabled = false;
+  },
+};
+
+function chatLine(ctx, m) {
+  return `<div class="msg ${m.fromBot ? 'bot' : ''}"><span class="who">${ctx.esc(m.sender)} · ${ctx.esc(ctx.fmtTime(m.at))}</span>${ctx.esc(m.message)}</div>`;
+}
+
+const room = {
+  id: 'room',
+  navAs: 'rooms',
+  mount(ctx, main, [bot, roomId]) {
+    const { t, esc } = ctx;
+    const known = ctx.state.rooms.rooms.find((r) => r.botName === bot && r.roomId === roomId);
+    main.innerHTML = `<p><a href="#/rooms">${esc(t('back'))}</a></p><h2>${esc(known?.roomName ?? roomId)} <span class="small">${esc(bot)} · ${esc(roomId)}</span></h2>
+      <div class="card"><h3>${esc(t('chatLog'))}</h3><div class="chat" id="chat"></div>
+      ${
+        ctx.state.features.send
+          ? `<form class="sendbox" id="sendbox"><textarea id="send-text" required placeholder="${esc(t('sendPlaceholder'))}"></textarea><button type="submit" class="act primary">${esc(t('send'))}</button></form>`
+          : ''
+      }</div>`;
+    const chat = document.getElementById('chat');
+    ctx.api('GET', `/dash/rooms/${encodeURIComponent(bot)}/${encodeURIComponent(roomId)}/history`).then((lines) => {
+      chat.innerHTML =
+        lines.length === 0
+          ? `<div class="empty" id="chat-empty">${esc(t('noChat'))}</div>`
+          : lines.map((m) => chatLine(ctx, m)).join('');
+      chat.scrollTop = chat.scrollHeight;
+    });
+    document.getElementById('sendbox')?.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const box = document.getElementById('send-text');
+      const r = await run(
+        ctx,
+        ctx.api('POST', `/dash/rooms/${encodeURIComponent(bot)}/${encodeURIComponent(roomId)}/send`, {
+          text: box.value,
+        }),
+      );
+      if (r) {
+        box.value = '';
+        ctx.toast(ctx.t('sent', { status: r.status }));
+      }
+    });
+  },
+  chat(ctx, lines, [bot, roomId]) {
+    const chat = document.getElementById('chat');
+    if (!chat) return;
+    const mine = lines.filter((m) => m.botName === bot && m.channelId === roomId);
+    if (mine.length === 0) return;
+    document.getElementById('chat-empty')?.remove();
+    chat.insertAdjacentHTML('beforeend', mine.map((m) => chatLine(ctx, m)).join(''));
+    chat.scrollTop = chat.scrollHeight;
+  },
+};
+
+function pick(o, names) {
+  for (const n of names) if (o[n] !== undefined && o[n] !== null) return o[n];
+  return '';
+}
+
+const schedules = {
+  id: 'schedules',
+  nav: true,
+  feature: 'schedules',
+  mount(ctx, main) {
+    const { t, esc } = ctx;
+    const days = [0, 1, 2, 3, 4, 5, 6]
+      .map(
+        (d) =>
+          `<option value="${d}">${new Date(2024, 0, 7 + d).toLocaleDateString(ctx.language() === 'ko' ? 'ko-KR' : 'en-GB', { weekday: 'short' })}</option>`,
+      )
+      .join('');
+    main.innerHTML = `<h2>${esc(t('schedulesList'))}</h2>
+      <div class="card"><form class="inline" id="sc-add">
+        <input name="bot" placeholder="${esc(t('bot'))}" required><input name="channelId" placeholder="${esc(t('channel'))}" required pattern="\\d+">
+        <input name="text" placeholder="${esc(t('text'))}" required>
+        <select name="kind"><option value="once">${esc(t('once'))}</option><option value="daily">${esc(t('daily'))}</option><option value="weekly">${esc(t('weekly'))}</option></select>
+        <input name="at" type="datetime-local" required><select name="weekday" hidden>${days}</select>
+        <button type="submit" class="act primary">${esc(t('add'))}</button></form></div>
+      <div class="card"><div id="sc-list"></div></div>`;
+    const form = document.getElementById('sc-add');
+    form.kind.addEventListener('change', () => {
+      form.at.type = form.kind.value === 'once' ? 'datetime-local' : 'time';
+      form.weekday.hidden = form.kind.value !== 'weekly';
+    });
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const body = {
+        bot: form.bot.value,
+        channelId: form.channelId.value,
+        text: form.text.value,
+        kind: form.kind.value,
+        at: form.at.value,
+      };
+      if (body.kind === 'once') body.at = new Date(body.at).toISOString();
+      if (body.kind === 'weekly') body.weekday = Number(form.weekday.value);
+      if (await run(ctx, ctx.api('POST', '/dash/schedules', body))) form.text.value = '';
+      void this.load(ctx);
+    });
+    void this.load(ctx);
+  },
+  async load(ctx) {
+    const { t, esc } = ctx;
+    const list = await ctx.api('GET', '/dash/schedules').catch(() => []);
+    const el = document.getElementById('sc-list');
+    if (!el) return;
+    ctx.setHtml(
+      el,
+      list.length === 0
+        ? `<div class="empty">${esc(t('noSchedules'))}</div>`
+        : `<table><tr>${['id', 'bot', 'channel', 'kind', 'when', 'text', 'nextRun', 'lastOutcome', 'status', 'actions'].map((h) => `<th>${esc(t(h))}</th>`).join('')}</tr>${list
+            .map((s) => {
+              const id = esc(pick(s, ['id']));
+              const paused = s.paused === true || s.status === 'paused';
+              const b = (action, cls) =>
+                `<button type="button" class="act ${cls}" data-act="schedule" data-action="${action}" data-id="${id}">${esc(t(action))}</button>`;
+              return `<tr><td>${id}</td><td>${esc(pick(s, ['bot', 'botName']))}</td><td>${esc(pick(s, ['channelId', 'roomId']))}</td><td>${esc(pick(s, ['kind']))}</td>
+                <td>${esc(pick(s, ['at', 'time', 'spec']))}</td><td>${esc(pick(s, ['text', 'message']))}</td><td>${esc(pick(s, ['nextRun', 'nextRunAt']))}</td>
+                <td>${esc(pick(s, ['lastOutcome', 'lastStatus']))}</td><td>${badge(ctx, paused ? 'paused' : pick(s, ['status']) || 'active')}</td>
+                <td>${paused ? b('resume', 'primary') : b('pause', '')}${b('remove', 'danger')}</td></tr>`;
+            })
+            .join('')}</table>`,
+    );
+  },
+  async act(ctx, el) {
+    if (el.dataset.act !== 'schedule') return;
+    await run(ctx, ctx.api('POST', `/dash/schedules/${encodeURIComponent(el.dataset.id)}/${el.dataset.action}`));
+    await this.load(ctx);
+  },
+};
+
+let mermaidLoaded;
+function loadMermaid() {
+  mermaidLoaded ??= new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = '/dash/files/mermaid.min.js';
+    s.onload = () => {
+      window.mermaid.initialize({ startOnLoad: false, securityLevel: 'strict', theme: 'neutral' });
+      resolve(window.mermaid);
+    };
+    s.onerror = reject;
+    document.head.append(s);
+  });
+  return mermaidLoaded;
+}
+
+function stateText(v) {
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+const actors = {
+  id: 'actors',
+  nav: true,
+  mount(ctx, main) {
+    const { t, esc } = ctx;
+    main.innerHTML = `<h2>${esc(t('actors'))}</h2><div class="grid" id="ac-summary"></div>
+      <div class="card"><h3>${esc(t('connections'))}</h3><div id="ac-conns"></div></div>
+      <div class="card"><h3>${esc(t('workers'))} · ${esc(t('gates'))}</h3><div id="ac-workers"></div></div>
+      <div class="card"><h3>${esc(t('diagram'))}</h3><div class="diagram" id="ac-diagram"></div></div>`;
+    Promise.all([loadMermaid(), ctx.api('GET', '/dash/diagram')])
+      .then(([mermaid, d]) => mermaid.render('connection-diagram', d.mermaid))
+      .then(({ svg }) => {
+        const el = document.getElementById('ac-diagram');
+        if (el) el.innerHTML = svg;
+      })
+      .catch((err) => ctx.toast(ctx.t('failedAction', { e: err.message }), true));
+  },
+  update(ctx) {
+    const { t, esc } = ctx;
+    const a = ctx.state.actors;
+    if (!a) return;
+    const d = a.dispatcher ?? {};
+    ctx.setHtml(
+      document.getElementById('ac-summary'),
+      `<div class="card"><h3>${esc(t('dispatcher'))}</h3><div class="big">${esc(stateText(d.state))}</div></div>
+       <div class="card"><h3>${esc(t('waiting'))}</h3><div class="big">${esc(d.waiting)}</div></div>
+       <div class="card"><h3>${esc(t('running'))}</h3><div class="big">${esc(d.running)}</div></div>`,
+    );
+    const conns = a.connections ?? [];
+    ctx.setHtml(
+      document.getElementById('ac-conns'),
+      conns.length === 0
+        ? `<div class="empty">${esc(t('noPhones'))}</div>`
+        : `<table><tr><th>${esc(t('id'))}</th><th>${esc(t('peer'))}</th><th>${esc(t('bot'))}</th><th>${esc(t('device'))}</th><th>${esc(t('state'))}</th></tr>${conns
+            .map(
+              (c) =>
+                `<tr><td>${esc(c.id)}</td><td>${esc(c.peer)}</td><td>${esc(c.botName ?? '')}</td><td>${esc(c.deviceId ?? '')}</td><td>${esc(stateText(c.state))}</td></tr>`,
+            )
+            .join('')}</table>`,
+    );
+    const rows = [
+      ...(d.workers ?? []).map((w) => [t('workers'), w.id, stateText(w.state), '']),
+      ...(d.botGates ?? []).map((g) => [`${t('gates')} (bot)`, g.key, stateText(g.state), g.inFlight ?? '']),
+      ...(d.roomGates ?? []).map((g) => [`${t('gates')} (room)`, g.key, stateText(g.state), g.inFlight ?? '']),
+    ];
+    ctx.setHtml(
+      document.getElementById('ac-workers'),
+      `<table><tr><th></th><th>${esc(t('key'))}</th><th>${esc(t('state'))}</th><th>${esc(t('running'))}</th></tr>${rows
+        .map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`)
+        .join('')}</table>`,
+    );
+  },
+};
+
+const logs = {
+  id: 'logs',
+  nav: true,
+  mount(ctx, main) {
+    const { t, esc } = ctx;
+    const cats = Object.keys(ctx.state.levels);
+    main.innerHTML = `<h2>${esc(t('logs'))}</h2>
+      <div class="card"><h3>${esc(t('categoryLevels'))}</h3><div class="levels" id="lg-levels"></div></div>
+      <div class="card"><div class="filters">
+        <select id="lg-cat" aria-label="${esc(t('category'))}"><option value="">${esc(t('allCategories'))}</option>${cats.map((c) => `<option>${esc(c)}</option>`).join('')}<option value="-">(root)</option></select>
+        <select id="lg-level" aria-label="${esc(t('level'))}">${LEVELS.slice(0, 6)
+          .map((l) => `<option ${l === 'trace' ? 'selected' : ''}>${l}</option>`)
+          .join('')}</select>
+        <input id="lg-q" type="search" placeholder="${esc(t('search'))}"></div>
+        <div id="lg-lines" class="logs"></div></div>`;
+    for (const id of ['lg-cat', 'lg-level', 'lg-q'])
+      document.getElementById(id).addEventListener('input', () => this.update(ctx));
+    document.getElementById('lg-levels').addEventListener('change', async (e) => {
+      const sel = e.target.closest('select[data-cat]');
+      if (!sel) return;
+      await run(
+        ctx,
+        ctx.api(
+          'PUT',
+          `/log-level?category=${encodeURIComponent(sel.dataset.cat)}&level=${encodeURIComponent(sel.value)}`,
+        ),
+      );
+    });
+  },
+  update(ctx) {
+    const { t, esc, state } = ctx;
+    const levelsEl = document.getElementById('lg-levels');
+    if (!levelsEl) return;
+    if (!levelsEl.contains(document.activeElement)) {
+      ctx.setHtml(
+        levelsEl,
+        Object.entries(state.levels)
+          .map(
+            ([cat, lv]) =>
+              `<label>${esc(cat)} <select data-cat="${esc(cat)}">${LEVELS.map((l) => `<option ${l === lv ? 'selected' : ''}>${l}</option>`).join('')}</select></label>`,
+          )
+          .join(''),
+      );
+    }
+    const cat = document.getElementById('lg-cat').value;
+    const min = LEVEL_NUM[document.getElementById('lg-level').value] ?? 0;
+    const q = document.getElementById('lg-q').value.toLowerCase();
+    const lines = state.logs
+      .filter(
+        (l) =>
+          (cat === '' || (cat === '-' ? l.cat === null : l.cat === cat)) &&
+          l.level >= min &&
+          (q === '' || l.line.toLowerCase().includes(q)),
+      )
+      .slice(-300)
+      .reverse();
+    ctx.setHtml(
+      document.getElementById('lg-lines'),
+      lines.length === 0
+        ? `<div class="empty">${esc(t('noLogs'))}</div>`
+        : `<table><tr><th>${esc(t('time'))}</th><th>${esc(t('level'))}</th><th>${esc(t('category'))}</th><th>${esc(t('message'))}</th></tr>${lines
+            .map(
+              (l) =>
+                `<tr class="lv${l.level}"><td>${esc(ctx.fmtTime(l.time))}</td><td>${esc(NUM_LEVEL[l.level] ?? l.level)}</td><td>${esc(l.cat ?? '')}</td><td title="${esc(l.line)}">${esc(l.msg)}</td></tr>`,
+            )
+            .join('')}</table>`,
+    );
+  },
+};
+
+export const PAGES = [overview, phones, rooms, room, schedules, actors, logs];
