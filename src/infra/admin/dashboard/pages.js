@@ -102,10 +102,26 @@ function deviceButtons(ctx, d) {
   ].join('');
 }
 
+// PROTOCOL §4.2: the phone reports its script heap in MB
 function memory(l) {
   if (!l || l.memoryUsage === null) return '–';
-  const mb = (v) => `${Math.round(v / 1048576)} MB`;
+  const mb = (v) => `${Number(v).toFixed(1)} MB`;
   return l.totalMemory ? `${mb(l.memoryUsage)} / ${mb(l.totalMemory)}` : mb(l.memoryUsage);
+}
+
+// "active.reader.flowing,heartbeat.pinging" → "active: reader flowing · heartbeat pinging"
+function connState(text) {
+  const parts = String(text).split(',');
+  const top = parts[0].split('.')[0];
+  const rest = parts
+    .map((p) =>
+      p
+        .split('.')
+        .slice(p.startsWith(`${top}.`) ? 1 : 0)
+        .join(' '),
+    )
+    .filter((p) => p !== '');
+  return rest.length === 0 || rest[0] === top ? top : `${top}: ${rest.join(' · ')}`;
 }
 
 function deviceTable(ctx, rows) {
@@ -115,7 +131,7 @@ function deviceTable(ctx, rows) {
     .map((d) => {
       const l = d.live;
       return `<tr data-device-row="${esc(d.botName)}/${esc(d.deviceId)}"><td>${esc(d.botName)}</td><td>${esc(d.deviceId)}</td><td>${badge(ctx, d.status)}</td>
-        <td>${l ? `${badge(ctx, l.standing)} ${esc(l.state)}` : `<span class="small">${esc(t('offlineState'))}</span>`}</td>
+        <td>${l ? `${badge(ctx, l.standing)} <div class="small">${esc(connState(l.state))}</div>` : `<span class="small">${esc(t('offlineState'))}</span>`}</td>
         <td>${esc(l ? `${l.version} / ${l.framing}` : (d.clientVersion ?? ''))}</td><td>${esc(l?.peer ?? d.ipAddress ?? '')}</td>
         <td>${esc(l ? ctx.fmtTime(l.connectedAt) : '')}</td><td class="num">${l?.lastRttMs === null || !l ? '–' : `${l.lastRttMs} ms`}</td>
         <td class="num">${esc(memory(l))}</td><td>${deviceButtons(ctx, d)}</td></tr>`;
@@ -203,6 +219,29 @@ function chatLine(ctx, m) {
   return `<div class="msg ${m.fromBot ? 'bot' : ''}"><span class="who">${ctx.esc(m.sender)} · ${ctx.esc(ctx.fmtTime(m.at))}</span>${ctx.esc(m.message)}</div>`;
 }
 
+// The stored time has whole seconds and the live one milliseconds: the same line seen twice
+// (history read while its live event was on the way) is recognised within a few seconds.
+function sameLine(a, b) {
+  return a.fromBot === b.fromBot && a.sender === b.sender && a.message === b.message && Math.abs(a.at - b.at) < 5000;
+}
+
+let chatLines = [];
+
+function renderChat(ctx) {
+  const chat = document.getElementById('chat');
+  if (!chat) return;
+  chatLines.sort((a, b) => a.at - b.at);
+  chat.innerHTML =
+    chatLines.length === 0
+      ? `<div class="empty">${ctx.esc(ctx.t('noChat'))}</div>`
+      : chatLines.map((m) => chatLine(ctx, m)).join('');
+  chat.scrollTop = chat.scrollHeight;
+}
+
+function addChat(lines) {
+  for (const m of lines) if (!chatLines.some((c) => sameLine(c, m))) chatLines.push(m);
+}
+
 const room = {
   id: 'room',
   navAs: 'rooms',
@@ -216,13 +255,10 @@ const room = {
           ? `<form class="sendbox" id="sendbox"><textarea id="send-text" required placeholder="${esc(t('sendPlaceholder'))}"></textarea><button type="submit" class="act primary">${esc(t('send'))}</button></form>`
           : ''
       }</div>`;
-    const chat = document.getElementById('chat');
+    chatLines = [];
     ctx.api('GET', `/dash/rooms/${encodeURIComponent(bot)}/${encodeURIComponent(roomId)}/history`).then((lines) => {
-      chat.innerHTML =
-        lines.length === 0
-          ? `<div class="empty" id="chat-empty">${esc(t('noChat'))}</div>`
-          : lines.map((m) => chatLine(ctx, m)).join('');
-      chat.scrollTop = chat.scrollHeight;
+      addChat(lines);
+      renderChat(ctx);
     });
     document.getElementById('sendbox')?.addEventListener('submit', async (e) => {
       e.preventDefault();
@@ -240,13 +276,10 @@ const room = {
     });
   },
   chat(ctx, lines, [bot, roomId]) {
-    const chat = document.getElementById('chat');
-    if (!chat) return;
     const mine = lines.filter((m) => m.botName === bot && m.channelId === roomId);
     if (mine.length === 0) return;
-    document.getElementById('chat-empty')?.remove();
-    chat.insertAdjacentHTML('beforeend', mine.map((m) => chatLine(ctx, m)).join(''));
-    chat.scrollTop = chat.scrollHeight;
+    addChat(mine);
+    renderChat(ctx);
   },
 };
 
@@ -345,6 +378,22 @@ function stateText(v) {
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
+// {"active":{"reader":"flowing"}} → "active.reader.flowing" (as the phones page shows it)
+function flatState(v) {
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object')
+    return Object.entries(v)
+      .map(([k, x]) => `${k}.${flatState(x)}`)
+      .join(',');
+  return String(v);
+}
+
+function workerCounts(workers) {
+  const counts = new Map();
+  for (const w of workers) counts.set(stateText(w.state), (counts.get(stateText(w.state)) ?? 0) + 1);
+  return [...counts.entries()];
+}
+
 const actors = {
   id: 'actors',
   nav: true,
@@ -386,7 +435,7 @@ const actors = {
             .join('')}</table>`,
     );
     const rows = [
-      ...(d.workers ?? []).map((w) => [t('workers'), w.id, stateText(w.state), '']),
+      ...workerCounts(d.workers ?? []).map(([st, n]) => [t('workers'), `× ${n}`, st, '']),
       ...(d.botGates ?? []).map((g) => [`${t('gates')} (bot)`, g.key, stateText(g.state), g.inFlight ?? '']),
       ...(d.roomGates ?? []).map((g) => [`${t('gates')} (room)`, g.key, stateText(g.state), g.inFlight ?? '']),
     ];
