@@ -64,9 +64,7 @@ async function signIn(page: Page): Promise<void> {
 async function shot(page: Page, name: string): Promise<void> {
   if (SHOTS === undefined) return;
   mkdirSync(SHOTS, { recursive: true });
-  await page.evaluate(() => {
-    for (const el of document.querySelectorAll('.toast')) el.remove();
-  });
+  await page.evaluate("for (const el of document.querySelectorAll('.toast')) el.remove()");
   await page.screenshot({ path: join(SHOTS, `dashboard-${name}.png`) });
 }
 
