@@ -156,7 +156,10 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
       setLogLevel: (category, level) => loggers.setLevel(category as never, level as never),
       setInspect: (mode) => inspector.setEnabled(mode === 'log'),
     });
-    log.info({ url: `http://${config.admin.host}:${admin.port}` }, 'admin endpoint listening');
+    log.info(
+      { url: `http://${config.admin.host}:${admin.port}`, token: token.file ?? 'admin.token' },
+      'admin endpoint listening; open the url for the dashboard (sign in with adminToken from "token")',
+    );
   }
 
   return {

@@ -427,21 +427,31 @@ const actors = {
       document.getElementById('ac-conns'),
       conns.length === 0
         ? `<div class="empty">${esc(t('noPhones'))}</div>`
-        : `<table><tr><th>${esc(t('id'))}</th><th>${esc(t('peer'))}</th><th>${esc(t('bot'))}</th><th>${esc(t('device'))}</th><th>${esc(t('state'))}</th></tr>${conns
+        : `<table><tr><th>${esc(t('id'))}</th><th>${esc(t('peer'))}</th><th>${esc(t('bot'))}</th><th>${esc(t('device'))}</th><th>${esc(t('actorState'))}</th></tr>${conns
             .map(
               (c) =>
-                `<tr><td>${esc(c.id)}</td><td>${esc(c.peer)}</td><td>${esc(c.botName ?? '')}</td><td>${esc(c.deviceId ?? '')}</td><td>${esc(stateText(c.state))}</td></tr>`,
+                `<tr><td>${esc(c.id)}</td><td>${esc(c.peer)}</td><td>${esc(c.botName ?? '')}</td><td>${esc(c.deviceId ?? '')}</td><td>${esc(connState(flatState(c.state)))}</td></tr>`,
             )
             .join('')}</table>`,
     );
     const rows = [
       ...workerCounts(d.workers ?? []).map(([st, n]) => [t('workers'), `× ${n}`, st, '']),
-      ...(d.botGates ?? []).map((g) => [`${t('gates')} (bot)`, g.key, stateText(g.state), g.inFlight ?? '']),
-      ...(d.roomGates ?? []).map((g) => [`${t('gates')} (room)`, g.key, stateText(g.state), g.inFlight ?? '']),
+      ...(d.botGates ?? []).map((g) => [
+        `${t('gates')} (bot)`,
+        g.key.replaceAll('\u0000', ' / '),
+        stateText(g.state),
+        g.inFlight ?? '',
+      ]),
+      ...(d.roomGates ?? []).map((g) => [
+        `${t('gates')} (room)`,
+        g.key.replaceAll('\u0000', ' / '),
+        stateText(g.state),
+        g.inFlight ?? '',
+      ]),
     ];
     ctx.setHtml(
       document.getElementById('ac-workers'),
-      `<table><tr><th></th><th>${esc(t('key'))}</th><th>${esc(t('state'))}</th><th>${esc(t('running'))}</th></tr>${rows
+      `<table><tr><th></th><th>${esc(t('key'))}</th><th>${esc(t('actorState'))}</th><th>${esc(t('running'))}</th></tr>${rows
         .map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`)
         .join('')}</table>`,
     );
