@@ -140,6 +140,7 @@ export class DashboardFeed {
 
   /** Opens a stream: everything now, then changes. */
   attach(res: ServerResponse): void {
+    if (this.devicesDirty || this.roomsDirty) void this.tick(); // fresh lists within a moment
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -193,9 +194,16 @@ export class DashboardFeed {
     };
     this.points.push(point);
     while (this.points.length > keep) this.points.shift();
-    if (this.ticks++ % 5 === 0)
-      this.health = await this.src.health().catch((e: Error) => ({ health: e.message }) as never);
     this.noticeLiveChanges();
+    // nobody watching: keep the history, leave the lists stale until a page opens
+    if (this.clients.size === 0) {
+      this.logSeq = this.src.loggers.ring.lastSeq;
+      return;
+    }
+    // the store's health (the readiness ping) every 5th tick while a page is open
+    if (this.ticks++ % 5 === 0) {
+      this.health = await this.src.health().catch((e: Error) => ({ store: { ok: false, detail: e.message } }));
+    }
     await this.readLists();
     this.broadcast('point', point);
     this.broadcast('overview', this.overview());
