@@ -162,7 +162,15 @@ export class DashboardFeed {
   private broadcast(event: string, data: unknown): void {
     if (this.clients.size === 0) return;
     const text = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-    for (const res of this.clients) res.write(text);
+    for (const res of this.clients) {
+      // a page that stopped reading is dropped rather than buffered without end (EventSource reconnects)
+      if (res.writableLength > this.src.settings.maxStreamBacklogBytes) {
+        this.clients.delete(res);
+        res.destroy();
+        continue;
+      }
+      res.write(text);
+    }
   }
 
   levels(): Record<string, string> {

@@ -162,6 +162,9 @@ export const configSchema = z.object({
       chatLines: positiveInt.default(100).describe('chat log lines a room page shows'),
       replyMemory: positiveInt.default(1_000).describe('bot replies kept in memory for the room pages'),
       maxStreams: positiveInt.default(20).describe('live dashboard pages open at once'),
+      maxStreamBacklogBytes: positiveInt
+        .default(4_194_304)
+        .describe('unsent bytes a live page may fall behind before its stream is closed (it reconnects)'),
     })
     .default({
       sessionTtlMs: 43_200_000,
@@ -174,6 +177,7 @@ export const configSchema = z.object({
       chatLines: 100,
       replyMemory: 1_000,
       maxStreams: 20,
+      maxStreamBacklogBytes: 4_194_304,
     }),
   log: z
     .object({
