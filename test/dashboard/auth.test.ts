@@ -30,7 +30,7 @@ describe('dashboard sign-in over HTTP', () => {
     expect(page.headers.get('content-type')).toContain('text/html');
     expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
     expect(await page.text()).toContain('/dash/files/app.js');
-    for (const name of ['app.js', 'pages.js', 'i18n.js', 'app.css', 'mermaid.min.js']) {
+    for (const name of ['app.js', 'pages.js', 'pages-ops.js', 'ui.js', 'i18n.js', 'app.css', 'mermaid.min.js']) {
       expect((await fetch(`${g.url}/dash/files/${name}`)).status, name).toBe(200);
     }
     expect((await fetch(`${g.url}/dash/files/..%2F..%2Fdashboard.ts`)).status).toBe(404);
