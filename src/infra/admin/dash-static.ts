@@ -28,7 +28,15 @@ const TYPES: Record<string, string> = {
 };
 
 /** The only names served: a fixed list, so no path can walk out of the folder. */
-export const DASHBOARD_FILES = ['index.html', 'app.js', 'pages.js', 'pages-ops.js', 'ui.js', 'i18n.js', 'app.css'] as const;
+export const DASHBOARD_FILES = [
+  'index.html',
+  'app.js',
+  'pages.js',
+  'pages-ops.js',
+  'ui.js',
+  'i18n.js',
+  'app.css',
+] as const;
 
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
