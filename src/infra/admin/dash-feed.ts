@@ -140,7 +140,10 @@ export class DashboardFeed {
 
   /** Opens a stream: everything now, then changes. */
   attach(res: ServerResponse): void {
-    if (this.devicesDirty || this.roomsDirty) void this.tick(); // fresh lists within a moment
+    // a page opened: re-read the lists once (a CLI in another process may have changed them)
+    this.devicesDirty = true;
+    this.roomsDirty = true;
+    void this.tick();
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
