@@ -9,6 +9,7 @@ import { resolveAdminToken, resolveKeys } from './gateway/secrets.js';
 import type { BotModule } from './handlers/api.js';
 import { loadHandlerModule } from './handlers/load.js';
 import { createHandlerReloader, type HandlerReloadResult } from './handlers/reload.js';
+import { createDashboard, type Dashboard, watchStore } from './infra/admin/dashboard.js';
 import { handlersReloadRoute } from './infra/admin/handlers-route.js';
 import { startAdminServer } from './infra/admin/server.js';
 import { statusRoute } from './infra/admin/status-route.js';
@@ -61,6 +62,7 @@ export async function startDaemon(
       categories: config.log.categories,
       pretty: config.log.pretty,
       onError: (level, fields, msg) => recent.add(level, fields, msg),
+      ringSize: config.dashboard.logLines,
     });
   // the commands the log prints carry the daemon's store options (cli-hint.ts)
   const cli = cliPrefix(config, opts.origin);
@@ -68,7 +70,11 @@ export async function startDaemon(
   const url = storeUrl(config);
   const starting = startingFields(url);
   log.info(starting, `msgbot-gateway ${String(starting.version)} starting`);
-  const store = await openStore(url, { connectTimeoutMs: config.db.connectTimeoutMs });
+  let dashboard: Dashboard | undefined;
+  // the dashboard's pages follow store writes (dash-store-watch.ts)
+  const store = watchStore(await openStore(url, { connectTimeoutMs: config.db.connectTimeoutMs }), (change) =>
+    dashboard?.feed.onStoreChange(change),
+  );
   // DESIGN.md §4: database trouble never stops chat traffic; the directories fail closed, and a
   // migration that failed at start is retried until the database answers.
   let migrateTimer: NodeJS.Timeout | undefined;
@@ -144,6 +150,7 @@ export async function startDaemon(
     inspect,
     tls: readTlsFiles(config.tls),
     cliPrefix: cli.prefix,
+    onDelivered: (reply) => dashboard?.feed.onDelivered(reply),
     // read at every ping row: without --name the name is known once the port is bound
     get processName() {
       return processName;
@@ -212,10 +219,12 @@ export async function startDaemon(
     if (token.source === 'generated') {
       log.warn({ file: token.file }, 'no admin.token configured: generated one into "file" (adminToken)');
     }
+    dashboard = createDashboard({ gateway, store, loggers, settings: config.dashboard, token: token.token });
     admin = await startAdminServer({
       host: config.admin.host,
       port: config.admin.port,
       token: token.token,
+      authorize: (req) => dashboard?.authorize(req) ?? false,
       metrics,
       log: loggers.root,
       readiness: () =>
@@ -231,6 +240,7 @@ export async function startDaemon(
       logLevels: () => loggers.levels(),
       setInspect: (mode) => inspector.setEnabled(mode === 'log'),
       routes: [
+        ...dashboard.routes,
         handlersReloadRoute(reloadHandlers),
         statusRoute(() =>
           gatherStatus({
@@ -245,7 +255,10 @@ export async function startDaemon(
         ),
       ],
     });
-    log.info({ url: `http://${config.admin.host}:${admin.port}` }, 'admin endpoint listening');
+    log.info(
+      { url: `http://${config.admin.host}:${admin.port}`, token: token.file ?? 'admin.token' },
+      'admin endpoint listening; open the url for the dashboard (sign in with adminToken from "token")',
+    );
   }
 
   log.info(
@@ -267,6 +280,7 @@ export async function startDaemon(
       const { unfinished } = await gateway.stop(config.shutdownMs);
       sampler.stop();
       retention.stop();
+      dashboard?.stop();
       await admin?.close();
       await stately?.stop();
       await keeper?.stopped();

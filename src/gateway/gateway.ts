@@ -57,6 +57,8 @@ export interface GatewayOptions {
   tls?: { key: Buffer; cert: Buffer };
   /** `msgbot-gateway` with the store options the daemon runs with, for the commands it logs */
   cliPrefix?: string;
+  /** told of every reply written to a phone (the dashboard's room page shows the bot's replies) */
+  onDelivered?: (reply: OutgoingReply, key: string) => void;
 }
 
 interface LiveInfo extends ConnectionStats {
@@ -575,6 +577,7 @@ export class Gateway {
     }
     entry.info.repliesOut++;
     entry.ref.send({ type: 'DELIVER', reply });
+    this.opts.onDelivered?.(reply, key);
     this.opts.loggers.cat.message.debug({ traceId }, 'reply sent');
   }
 

@@ -23,11 +23,17 @@ interface EndableStream {
   once(event: string, listener: () => void): unknown;
 }
 
-function streamOf(log: Logger): EndableStream | undefined {
-  const stream = (log as unknown as Record<symbol, unknown>)[pino.symbols.streamSym];
+function endable(stream: unknown): EndableStream | undefined {
   if (stream === null || typeof stream !== 'object') return undefined;
   const s = stream as Partial<EndableStream>;
   return typeof s.end === 'function' && typeof s.once === 'function' ? (s as EndableStream) : undefined;
+}
+
+/** The logger's destination; behind a pino multistream (logger.ts: destination + ring), its first stream. */
+function streamOf(log: Logger): EndableStream | undefined {
+  const stream = (log as unknown as Record<symbol, unknown>)[pino.symbols.streamSym];
+  const streams = (stream as { streams?: readonly { stream: unknown }[] } | null)?.streams;
+  return Array.isArray(streams) ? endable(streams[0]?.stream) : endable(stream);
 }
 
 /**

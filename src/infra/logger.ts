@@ -1,6 +1,7 @@
 import pino, { type LevelWithSilent, type Logger } from 'pino';
 import { LOG_CATEGORIES, type LogCategory } from './config/schema.js';
 import { prettyDestination } from './log-pretty.js';
+import { LogRing } from './log-ring.js';
 
 export type { Logger };
 
@@ -11,6 +12,8 @@ export interface Loggers {
   setLevel(category: LogCategory | 'all', level: LevelWithSilent): void;
   /** the current level of every category */
   levels(): Record<LogCategory, string>;
+  /** the newest lines, for the dashboard's Logs page */
+  ring: LogRing;
 }
 
 export interface LoggerOptions {
@@ -21,6 +24,8 @@ export interface LoggerOptions {
   destination?: pino.DestinationStream;
   /** called for every line at error level or above (the daemon keeps the last few for GET /status) */
   onError?(level: string, fields: Record<string, unknown>, msg: string): void;
+  /** lines kept in memory (dashboard.logLines) */
+  ringSize?: number;
 }
 
 export function createLoggers(opts: LoggerOptions = {}): Loggers {
@@ -37,7 +42,12 @@ export function createLoggers(opts: LoggerOptions = {}): Loggers {
             return method.apply(this, args);
           },
         };
-  const root = pino({ level: 'trace', base: { pid: process.pid }, ...(hooks ? { hooks } : {}) }, destination);
+  const ring = new LogRing(opts.ringSize ?? 500);
+  const streams = pino.multistream([
+    { level: 'trace', stream: destination },
+    { level: 'trace', stream: ring },
+  ]);
+  const root = pino({ level: 'trace', base: { pid: process.pid }, ...(hooks ? { hooks } : {}) }, streams);
   const cat = {} as Record<LogCategory, Logger>;
   for (const name of LOG_CATEGORIES) {
     const child = root.child({ cat: name });
@@ -47,6 +57,7 @@ export function createLoggers(opts: LoggerOptions = {}): Loggers {
   return {
     root,
     cat,
+    ring,
     setLevel(category, lvl) {
       const names = category === 'all' ? LOG_CATEGORIES : [category];
       for (const name of names) cat[name].level = lvl;

@@ -215,6 +215,37 @@ export const configSchema = z.object({
         .describe('/readyz fails (503) while storage is degraded; by default it stays ready and reports degraded'),
     })
     .default({ host: '127.0.0.1', port: 9485, readyRequiresStore: false }),
+  dashboard: z
+    .object({
+      sessionTtlMs: positiveInt.default(43_200_000).describe('how long a dashboard sign-in lasts'),
+      maxSessions: positiveInt.default(50).describe('dashboard sessions kept at once (the oldest is signed out)'),
+      loginFailures: positiveInt
+        .default(5)
+        .describe('wrong admin tokens from one address within loginWindowMs before its sign-ins are refused'),
+      loginWindowMs: positiveInt.default(60_000).describe('the window of loginFailures'),
+      pushMs: positiveInt.default(1_000).describe('how often the dashboard pages get fresh figures'),
+      historyMinutes: positiveInt.default(15).describe('span of the overview sparklines'),
+      logLines: positiveInt.default(500).describe('log lines kept in memory for the Logs page'),
+      chatLines: positiveInt.default(100).describe('chat log lines a room page shows'),
+      replyMemory: positiveInt.default(1_000).describe('bot replies kept in memory for the room pages'),
+      maxStreams: positiveInt.default(20).describe('live dashboard pages open at once'),
+      maxStreamBacklogBytes: positiveInt
+        .default(4_194_304)
+        .describe('unsent bytes a live page may fall behind before its stream is closed (it reconnects)'),
+    })
+    .default({
+      sessionTtlMs: 43_200_000,
+      maxSessions: 50,
+      loginFailures: 5,
+      loginWindowMs: 60_000,
+      pushMs: 1_000,
+      historyMinutes: 15,
+      logLines: 500,
+      chatLines: 100,
+      replyMemory: 1_000,
+      maxStreams: 20,
+      maxStreamBacklogBytes: 4_194_304,
+    }),
   log: z
     .object({
       level: level.default('info').describe('default level of every category'),

@@ -1,5 +1,6 @@
 import mysql, { type Pool, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
 import type { Clock } from '../clock.js';
+import { type ChatHistoryEntry, type ChatHistoryQuery, chatHistoryMysql } from './chat-history.js';
 import { DEVICE_KEY_HINT, KeyConflictError, ROOM_KEY_HINT } from './errors.js';
 import { kstDateTime } from './kst.js';
 import { migrateMysql } from './migrations/mysql.js';
@@ -450,6 +451,10 @@ class MysqlStoreImpl implements MysqlStore {
     const now = this.now();
     const values = rows.map((r) => chatLogValues(r, now, facts.chatNullability));
     await this.insertBatched('kb_chat_logs', CHAT_LOG_COLUMNS, values, facts.packetBudget);
+  }
+
+  async chatHistory(q: ChatHistoryQuery): Promise<ChatHistoryEntry[]> {
+    return await chatHistoryMysql(this.pool, q);
   }
 
   async insertPings(rows: readonly PingRow[]): Promise<void> {

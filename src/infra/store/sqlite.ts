@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Clock } from '../clock.js';
+import { type ChatHistoryEntry, type ChatHistoryQuery, chatHistorySqlite } from './chat-history.js';
 import { DEVICE_KEY_HINT, KeyConflictError, ROOM_KEY_HINT } from './errors.js';
 import { kstDateTime } from './kst.js';
 import type { MigrationReport } from './migrations/report.js';
@@ -395,6 +396,10 @@ class SqliteStoreImpl implements SqliteStore {
       }
       for (; i < rows.length; i++) s.insertChatLog.run(chatLogValues(rows[i]!, now, s.chatNullability));
     })();
+  }
+
+  async chatHistory(q: ChatHistoryQuery): Promise<ChatHistoryEntry[]> {
+    return chatHistorySqlite(this.db, q);
   }
 
   async insertPings(rows: readonly PingRow[]): Promise<void> {
