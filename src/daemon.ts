@@ -255,9 +255,14 @@ export async function startDaemon(
         ),
       ],
     });
+    // the dashboard is at the url; its sign-in takes the admin token (adminToken in the file named)
     log.info(
-      { url: `http://${config.admin.host}:${admin.port}`, token: token.file ?? 'admin.token' },
-      'admin endpoint listening; open the url for the dashboard (sign in with adminToken from "token")',
+      {
+        url: `http://${config.admin.host}:${admin.port}`,
+        dashboard: `http://${config.admin.host}:${admin.port}/`,
+        token: token.file === undefined ? 'admin.token' : `adminToken in ${token.file}`,
+      },
+      'admin endpoint listening',
     );
   }
 
