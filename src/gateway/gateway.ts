@@ -341,6 +341,10 @@ export class Gateway {
         const level = reason === 'eof' || reason === 'replaced' || reason === 'shutdown' ? 'info' : 'warn';
         loggers.cat.client[level]({ reason, ...identity(detail) }, 'connection closed');
       },
+      heldBeforeHandshake: ({ peer }) => {
+        m.durability.inc({ event: 'held-before-handshake' });
+        loggers.cat.client.debug({ peer }, 'chat line before the handshake held');
+      },
       handshakeDone: ({ peer, key, handshake, verdict }) => {
         m.handshakes.inc({ outcome: 'ok' });
         const entry = this.registry.get(key);
