@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, printableConfig } from './infra/config/load.js
 import type { Config } from './infra/config/schema.js';
 import { maskUrlPassword } from './infra/config/secrets.js';
 import { toMermaid } from './infra/diagram.js';
+import { openInbox } from './infra/inbox/open.js';
 import { openStore } from './infra/store/open.js';
 import type { Store } from './infra/store/types.js';
 
@@ -120,6 +121,9 @@ program
   .action(async () => {
     const c = config();
     await withStore(async () => {
+      // DESIGN.md §2: the durable mailbox's own table (msgbot_inbox)
+      const inbox = openInbox(storeUrl(c), { connectTimeoutMs: c.db.connectTimeoutMs });
+      await inbox.migrate().finally(() => inbox.close());
       process.stdout.write(`migrated ${maskUrlPassword(storeUrl(c))}\n`);
     });
   });

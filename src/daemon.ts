@@ -8,6 +8,7 @@ import { loadHandlerModule } from './handlers/load.js';
 import { startAdminServer } from './infra/admin/server.js';
 import type { Config } from './infra/config/schema.js';
 import { maskUrlPassword } from './infra/config/secrets.js';
+import { openInbox } from './infra/inbox/open.js';
 import { createInspectObserver, startStatelyInspector } from './infra/inspect/index.js';
 import { createLoggers, type Loggers } from './infra/logger.js';
 import { createMetrics } from './infra/metrics.js';
@@ -71,6 +72,15 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
     log.info({ handlers: config.handlers }, 'operator handlers loaded');
   }
 
+  // DESIGN.md §2 durable mailbox: our own table in the same database, created here like `migrate` does
+  const inbox = config.processing.durable
+    ? openInbox(url, {
+        connectTimeoutMs: config.db.connectTimeoutMs,
+        onBadRow: (seq, error) => loggers.cat.database.error({ seq, error }, 'unreadable durable mailbox row'),
+      })
+    : undefined;
+  await inbox?.migrate();
+
   const metrics = createMetrics({ defaultMetrics: true });
   const inspector = createInspectObserver(loggers.cat.inspect);
   inspector.setEnabled(config.inspect === 'log');
@@ -90,6 +100,7 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
     bots,
     inspect,
     tls: readTls(config),
+    inbox,
   });
   await gateway.start();
 
@@ -153,6 +164,7 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
       await admin?.close();
       await stately?.stop();
       await store.close();
+      await inbox?.close();
       log.info({ unfinished }, 'stopped');
     },
   };

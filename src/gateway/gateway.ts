@@ -11,6 +11,7 @@ import {
   standingOf,
 } from '../actors/connection-ports.js';
 import { type DispatcherEvent, type DispatcherInput, dispatcherMachine, stopGates } from '../actors/dispatcher.js';
+import type { Inbox } from '../actors/inbox.js';
 import { type ChatMessage, type Job, type JobOutcome, roomKeyOf } from '../actors/job.js';
 import { ConnectionRegistry } from '../actors/registry.js';
 import type { RunJobInput } from '../actors/worker.js';
@@ -29,6 +30,7 @@ import { TelemetryWriter } from '../infra/telemetry/writer.js';
 import type { Handshake, HmacKeys, OutgoingReply } from '../protocol/index.js';
 import { DedupWindow } from './dedup.js';
 import { DeviceDirectory } from './devices.js';
+import { DurableMailbox } from './durable.js';
 import { RoomDirectory } from './rooms.js';
 import { traceIdFactory } from './trace-id.js';
 
@@ -48,6 +50,8 @@ export interface GatewayOptions {
   processName?: string;
   /** PEM key and certificate: the listener speaks TLS (clients that can; v3.2.2 phones cannot) */
   tls?: { key: Buffer; cert: Buffer };
+  /** the durable mailbox (DESIGN.md §2); without it accepted messages live in memory only */
+  inbox?: Inbox;
 }
 
 interface LiveInfo {
@@ -77,6 +81,7 @@ export class Gateway {
   private readonly all = new Set<ConnectionActor>();
   private readonly dedup: DedupWindow;
   private readonly pairs: DedupWindow;
+  private readonly durable: DurableMailbox<DispatcherEvent> | undefined;
   private readonly newTraceId = traceIdFactory();
   private readonly server: net.Server;
   private readonly sampler: ProcessSampler;
@@ -118,6 +123,22 @@ export class Gateway {
       flushMs: config.telemetry.flushMs,
     });
     this.sampler = new ProcessSampler({ clock: this.clock });
+    this.durable =
+      opts.inbox === undefined
+        ? undefined
+        : new DurableMailbox<DispatcherEvent>({
+            inbox: opts.inbox,
+            clock: this.clock,
+            metrics: this.metrics,
+            log: loggers.cat.message,
+            replayWindowMs: config.processing.replayWindowMs,
+            dedupWindowMs: config.processing.dedupWindowMs,
+            writeWaitMs: config.processing.inboxWriteWaitMs,
+            forward: (events) => {
+              for (const event of events) this.outbox.push(event);
+              this.flushOutbox();
+            },
+          });
     this.settings = {
       handshakeMs: config.timers.handshakeMs,
       pingIntervalMs: config.timers.pingIntervalMs,
@@ -181,6 +202,7 @@ export class Gateway {
   /** Starts workers, telemetry and the listener (PROTOCOL §1.1). */
   async start(): Promise<this> {
     this.dispatcher.start();
+    await this.replay();
     this.telemetry.start();
     this.sampler.start();
     this.scheduleStandingRefresh();
@@ -203,6 +225,33 @@ export class Gateway {
       'listening for phones',
     );
     return this;
+  }
+
+  /**
+   * DESIGN.md §2 durable mailbox: unfinished messages inside the replay window are re-queued in
+   * their original order with their original trace ids; the de-duplication window is seeded from
+   * the record, so a phone that re-sends after the restart is answered once.
+   */
+  private async replay(): Promise<void> {
+    if (this.durable === undefined) return;
+    const { replay, expired, keys } = await this.durable.recover(dedupKeyOf);
+    for (const k of keys) {
+      const key = dedupKeyOf(k);
+      if (key !== undefined) this.dedup.add(key, k.receivedAt);
+    }
+    for (const message of replay) {
+      if (this.opts.config.processing.mode === 'direct') {
+        this.runDirect(message);
+        continue;
+      }
+      this.enqueued++;
+      this.dispatcher.send({ type: 'ENQUEUE', job: this.jobOf(message, 0) });
+    }
+    this.durable.startPruning();
+    this.opts.loggers.cat.dispatch.info(
+      { replayed: replay.length, expired: expired.length, known: keys.length },
+      'durable mailbox recovered',
+    );
   }
 
   /** Standing of live connections is re-read on the clock (issue 2 §5: within 5 s). */
@@ -403,6 +452,7 @@ export class Gateway {
       return 'ignored';
     }
     log.debug({ traceId: message.traceId, room: message.room, channelId: message.channelId }, 'message accepted');
+    this.durable?.append(message); // DESIGN.md §2: stored before the dispatcher sees it
     if (!queued) {
       this.runDirect(message);
       return 'accepted';
@@ -421,7 +471,9 @@ export class Gateway {
    * flushed in order on the microtask queue, before any other I/O.
    */
   private toDispatcher(event: DispatcherEvent): void {
-    if (this.outbox.push(event) === 1) queueMicrotask(this.flushOutbox);
+    // DESIGN.md §2: with the durable mailbox, events wait until what they carry is stored
+    if (this.durable !== undefined) this.durable.push(event);
+    else if (this.outbox.push(event) === 1) queueMicrotask(this.flushOutbox);
   }
 
   private readonly flushOutbox = (): void => {
@@ -444,7 +496,10 @@ export class Gateway {
   private duplicateOf(m: ChatMessage): string | undefined {
     if (m.logId !== null && m.channelId !== null) {
       const key = `${m.botName}\u0000${m.deviceId}\u0000${m.channelId}\u0000${m.logId}`;
-      if (this.dedup.check(key, m.receivedAt)) return 'duplicate dropped';
+      if (this.dedup.check(key, m.receivedAt)) {
+        if (this.durable?.fromBeforeRestart(key)) this.metrics.durability.inc({ event: 'duplicate-after-restart' });
+        return 'duplicate dropped';
+      }
     }
     const content = `${m.botName}\u0000${m.deviceId}\u0000${m.room}\u0000${m.sender}\u0000${m.text}`;
     const mine = m.legacyCallback ? 'legacy' : 'listener';
@@ -554,6 +609,7 @@ export class Gateway {
     m.gateWaitSeconds.observe(waitedMs / 1000);
     m.processingSeconds.observe((waitedMs + ranMs) / 1000);
     const log = this.opts.loggers.cat.message;
+    this.durable?.finish(job.id, outcome.status);
     if (outcome.status === 'processed') {
       m.messages.inc({ outcome: 'processed' });
       log.debug({ traceId: job.id, ranMs }, 'message processed');
@@ -677,6 +733,7 @@ export class Gateway {
     this.clock.clearTimeout(this.standingTimer);
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const actor of this.all) actor.send({ type: 'MAILBOX_FULL' });
+    await this.durable?.drain(); // stored, then handed on
     this.flushOutbox(); // what was accepted is the dispatcher's before it closes
     this.dispatcher.send({ type: 'SHUTDOWN' });
     const until = Date.now() + deadlineMs;
@@ -700,10 +757,22 @@ export class Gateway {
     this.dispatcher.stop();
     stopGates(this.dispatcher.getSnapshot().context);
     this.sampler.stop();
+    await this.durable?.stop();
     await this.telemetry.close(5_000);
     await closed;
     return { unfinished };
   }
+}
+
+/** The (bot, device, channelId, logId) de-duplication key (PROTOCOL §4.1 [REC]). */
+function dedupKeyOf(k: {
+  botName: string;
+  deviceId: string;
+  channelId: string | null;
+  logId: string | null;
+}): string | undefined {
+  if (k.logId === null || k.channelId === null) return undefined;
+  return `${k.botName}\u0000${k.deviceId}\u0000${k.channelId}\u0000${k.logId}`;
 }
 
 /** The dispatcher's settings from the `processing` config section. */

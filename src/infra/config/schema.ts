@@ -104,6 +104,16 @@ export const configSchema = z.object({
         .default(10_000)
         .describe('how long an idle bot or room gate actor is kept before it is stopped (0 = at once)'),
       maxIdleGates: positiveInt.default(1_000).describe('idle room gates (and idle bot gates) kept at most'),
+      durable: z
+        .boolean()
+        .default(true)
+        .describe('store accepted messages in msgbot_inbox so that a crash or restart replays them'),
+      replayWindowMs: ms
+        .default(300_000)
+        .describe('unfinished messages younger than this are replayed at start; older ones expire'),
+      inboxWriteWaitMs: positiveInt
+        .default(1_000)
+        .describe('how long accepted messages wait for a slow durable write (MySQL) before they run anyway'),
     })
     .default({
       mode: 'queued',
@@ -119,6 +129,9 @@ export const configSchema = z.object({
       restartWindowMs: 10_000,
       gateIdleMs: 10_000,
       maxIdleGates: 1_000,
+      durable: true,
+      replayWindowMs: 300_000,
+      inboxWriteWaitMs: 1_000,
     }),
   rooms: z
     .object({
