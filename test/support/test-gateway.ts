@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { type InspectionEvent, SimulatedClock } from 'xstate';
-import { Gateway } from '../../src/gateway/gateway.js';
 import type { Inbox } from '../../src/actors/inbox.js';
+import { Gateway } from '../../src/gateway/gateway.js';
 import type { BotModule } from '../../src/handlers/api.js';
 import { type Clock, systemClock } from '../../src/infra/clock.js';
 import { type Config, type ConfigInput, configSchema } from '../../src/infra/config/schema.js';
