@@ -83,12 +83,7 @@ export class DurableMailbox<E> {
         continue;
       }
       expired.push(m);
-      this.o.inbox.finish(m.traceId, 'expired', now);
-      this.o.metrics.durability.inc({ event: 'expired' });
-      this.o.log.warn(
-        { traceId: m.traceId, botName: m.botName, deviceId: m.deviceId, ageMs: now - m.receivedAt },
-        'message expired before it could be replayed',
-      );
+      this.expire(m);
     }
     const keys = (await this.o.inbox.recent(now - this.o.dedupWindowMs)).sort((a, b) => a.receivedAt - b.receivedAt);
     for (const k of keys) {
@@ -98,14 +93,26 @@ export class DurableMailbox<E> {
     this.clearSeededTimer = this.o.clock.setTimeout(() => {
       this.seeded = new Set();
     }, this.o.dedupWindowMs);
-    this.o.metrics.durability.inc({ event: 'replayed' }, replay.length);
     this.flushNow();
     return { replay, expired, keys };
   }
 
-  /** Prunes finished rows older than the de-duplication window, every window. */
+  /** A message that was not replayed within the replay window: marked, counted and logged. */
+  expire(m: ChatMessage): void {
+    const now = this.o.clock.now();
+    this.o.inbox.finish(m.traceId, 'expired', now);
+    this.schedule();
+    this.o.metrics.durability.inc({ event: 'expired' });
+    this.o.log.warn(
+      { traceId: m.traceId, botName: m.botName, deviceId: m.deviceId, ageMs: now - m.receivedAt },
+      'message expired before it could be replayed',
+    );
+  }
+
+  /** Prunes finished rows older than the de-duplication window. */
   startPruning(): void {
-    const every = Math.max(1_000, this.o.dedupWindowMs);
+    // often enough that one prune has little to delete
+    const every = Math.min(10_000, Math.max(1_000, this.o.dedupWindowMs));
     const tick = () => {
       this.pruneTimer = this.o.clock.setTimeout(() => {
         void this.o.inbox
@@ -141,8 +148,7 @@ export class DurableMailbox<E> {
   }
 
   private flushNow(): void {
-    const result = this.write();
-    if (result !== undefined) void result;
+    void this.write();
   }
 
   private readonly run = (): void => {

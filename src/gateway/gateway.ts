@@ -31,6 +31,7 @@ import type { Handshake, HmacKeys, OutgoingReply } from '../protocol/index.js';
 import { DedupWindow } from './dedup.js';
 import { DeviceDirectory } from './devices.js';
 import { DurableMailbox } from './durable.js';
+import { ReplayHold } from './replay-hold.js';
 import { RoomDirectory } from './rooms.js';
 import { traceIdFactory } from './trace-id.js';
 
@@ -82,6 +83,7 @@ export class Gateway {
   private readonly dedup: DedupWindow;
   private readonly pairs: DedupWindow;
   private readonly durable: DurableMailbox<DispatcherEvent> | undefined;
+  private readonly replayHold: ReplayHold;
   private readonly newTraceId = traceIdFactory();
   private readonly server: net.Server;
   private readonly sampler: ProcessSampler;
@@ -123,6 +125,9 @@ export class Gateway {
       flushMs: config.telemetry.flushMs,
     });
     this.sampler = new ProcessSampler({ clock: this.clock });
+    this.replayHold = new ReplayHold(this.clock, config.processing.replayWindowMs, (messages) => {
+      for (const m of messages) this.durable?.expire(m);
+    });
     this.durable =
       opts.inbox === undefined
         ? undefined
@@ -239,19 +244,38 @@ export class Gateway {
       const key = dedupKeyOf(k);
       if (key !== undefined) this.dedup.add(key, k.receivedAt);
     }
-    for (const message of replay) {
+    // handed on when their phone is back (see replayFor), so the replies find it
+    this.replayHold.add(replay, (m) => connectionKey(m.botName, m.deviceId));
+    this.durable.startPruning();
+    this.opts.loggers.cat.dispatch.info(
+      { replayed: replay.length, expired: expired.length, known: keys.length },
+      'durable mailbox recovered; replayed messages wait for their phones',
+    );
+  }
+
+  /** A device completed its handshake: its replayed messages go first (DESIGN.md §2). */
+  private replayFor(key: string, standing: Standing): void {
+    const messages = this.replayHold.take(key);
+    if (messages.length === 0) return;
+    if (standing !== 'full') {
+      // no longer approved: never answered, like any message of a device in limited mode
+      for (const m of messages) this.durable?.finish(m.traceId, 'failed');
+      this.opts.loggers.cat.message.warn({ count: messages.length }, 'replayed messages dropped: device not approved');
+      return;
+    }
+    this.metrics.durability.inc({ event: 'replayed' }, messages.length);
+    this.opts.loggers.cat.dispatch.info(
+      { botName: messages[0]!.botName, deviceId: messages[0]!.deviceId, replayed: messages.length },
+      'replayed messages handed on',
+    );
+    for (const message of messages) {
       if (this.opts.config.processing.mode === 'direct') {
         this.runDirect(message);
         continue;
       }
       this.enqueued++;
-      this.dispatcher.send({ type: 'ENQUEUE', job: this.jobOf(message, 0) });
+      this.toDispatcher({ type: 'ENQUEUE', job: this.jobOf(message, 0) });
     }
-    this.durable.startPruning();
-    this.opts.loggers.cat.dispatch.info(
-      { replayed: replay.length, expired: expired.length, known: keys.length },
-      'durable mailbox recovered',
-    );
   }
 
   /** Standing of live connections is re-read on the clock (issue 2 §5: within 5 s). */
@@ -396,6 +420,7 @@ export class Gateway {
       },
       handshakeDone: ({ peer, key, handshake, verdict }) => {
         m.handshakes.inc({ outcome: 'ok' });
+        this.replayFor(key, standingOf(verdict.status));
         const entry = this.registry.get(key);
         if (entry !== undefined) {
           entry.info.status = verdict.status;
@@ -757,6 +782,7 @@ export class Gateway {
     this.dispatcher.stop();
     stopGates(this.dispatcher.getSnapshot().context);
     this.sampler.stop();
+    this.replayHold.stop();
     await this.durable?.stop();
     await this.telemetry.close(5_000);
     await closed;

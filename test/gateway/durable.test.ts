@@ -133,22 +133,60 @@ describe('durable mailbox (DESIGN.md §2)', () => {
     const inbox = await f.open();
     const seen: Array<{ traceId: string; text: string }> = [];
     const t = await start({ inbox, bots: [recordingBot(seen)] });
-    // replayed at start, before any phone is back: the replies themselves wait for the outbound path
-    await until(() => seen.length === 3);
+    const log = t.logs.find((l) => l.msg === 'durable mailbox recovered; replayed messages wait for their phones');
+    expect(log).toMatchObject({ replayed: 3, expired: 1 });
+    // they wait for their phone, so that their replies find it
+    await new Promise((r) => setTimeout(r, 50));
+    expect(seen).toEqual([]);
+    const c = await connect(t);
+    c.analyze('after', { channelId: ROOM_A });
+    await until(() => replies(c).length === 4);
+    expect(replies(c).filter((r) => String(r).startsWith('done: a'))).toEqual(['done: a1', 'done: a2', 'done: after']);
     // per-room order kept; room B may interleave with room A
     const texts = seen.map((s) => s.text);
-    expect(texts.filter((x) => x.startsWith('a'))).toEqual(['a1', 'a2']);
-    expect(texts.sort()).toEqual(['a1', 'a2', 'b1']);
+    expect(texts.filter((x) => x.startsWith('a'))).toEqual(['a1', 'a2', 'after']);
+    expect(texts.sort()).toEqual(['a1', 'a2', 'after', 'b1']);
     expect(seen.find((s) => s.text === 'a1')?.traceId).toBe(left[1]!.traceId);
-    const log = t.logs.find((l) => l.msg === 'durable mailbox recovered');
-    expect(log).toMatchObject({ replayed: 3, expired: 1 });
     expect(t.logs.find((l) => l.msg === 'message expired before it could be replayed')).toMatchObject({
       traceId: left[0]!.traceId,
     });
     expect(await metricValue(t.gateway.metrics.durability, { event: 'replayed' })).toBe(3);
     expect(await metricValue(t.gateway.metrics.durability, { event: 'expired' })).toBe(1);
     await until(() => rows(inbox).every((r) => r.status !== 'pending'));
-    expect(rows(inbox).map((r) => r.status)).toEqual(['expired', 'processed', 'processed', 'processed', 'processed']);
+    expect(rows(inbox).map((r) => r.status)).toEqual([
+      'expired',
+      'processed',
+      'processed',
+      'processed',
+      'processed',
+      'processed',
+    ]);
+  });
+
+  it('a replayed message whose phone does not come back within the replay window expires', async () => {
+    const f = await inboxFile();
+    const before = await f.open();
+    const now = Date.now();
+    const m = chat(1, { receivedAt: now - 1_000 });
+    before.append(m);
+    before.flush();
+    before.db.close();
+
+    const inbox = await f.open();
+    const seen: Array<{ traceId: string; text: string }> = [];
+    const t = await start({ inbox, bots: [recordingBot(seen)], config: { processing: { replayWindowMs: 60_000 } } });
+    await t.advance(58_000);
+    expect(rows(inbox)[0]?.status).toBe('pending');
+    await t.advance(2_000);
+    await until(() => rows(inbox)[0]?.status === 'expired');
+    expect(t.logs.find((l) => l.msg === 'message expired before it could be replayed')).toMatchObject({
+      traceId: m.traceId,
+    });
+    expect(await metricValue(t.gateway.metrics.durability, { event: 'expired' })).toBe(1);
+    const c = await connect(t);
+    c.analyze('later', { channelId: ROOM_A });
+    await until(() => replies(c).includes('done: later'));
+    expect(seen.map((s) => s.text)).toEqual(['later']);
   });
 
   it('a phone that re-sends after a restart is answered once (de-duplication survives restarts)', async () => {

@@ -151,11 +151,16 @@ export class MysqlInbox implements Inbox {
   }
 
   async prune(before: number): Promise<number> {
-    const [result] = await this.pool.query<ResultSetHeader>(
-      "DELETE FROM msgbot_inbox WHERE status <> 'pending' AND finished_at < ?",
-      [before],
-    );
-    return result.affectedRows;
+    let total = 0;
+    for (;;) {
+      // in chunks: one long DELETE would hold its locks against the appends
+      const [result] = await this.pool.query<ResultSetHeader>(
+        "DELETE FROM msgbot_inbox WHERE status <> 'pending' AND finished_at < ? ORDER BY seq LIMIT 2000",
+        [before],
+      );
+      total += result.affectedRows;
+      if (result.affectedRows < 2_000) return total;
+    }
   }
 
   async migrate(): Promise<void> {

@@ -42,6 +42,8 @@ export function openSqliteInbox(file: string, opts: SqliteInboxOptions = {}): Sq
 
 type Statements = ReturnType<typeof prepare>;
 
+const PRUNE_CHUNK = 2_000;
+
 function prepare(db: Database.Database) {
   return {
     insert: db.prepare(
@@ -52,7 +54,10 @@ function prepare(db: Database.Database) {
     recent: db
       .prepare('SELECT bot_name, device_id, channel_id, log_id, received_at FROM msgbot_inbox WHERE received_at >= ?')
       .raw(),
-    prune: db.prepare("DELETE FROM msgbot_inbox WHERE status <> 'pending' AND finished_at < ?"),
+    // in chunks, oldest first (rowid order), so a prune never blocks the event loop for long
+    prune: db.prepare(
+      "DELETE FROM msgbot_inbox WHERE seq IN (SELECT seq FROM msgbot_inbox WHERE status <> 'pending' AND finished_at < ? LIMIT ?)",
+    ),
   };
 }
 
@@ -141,7 +146,13 @@ export class SqliteInbox implements Inbox {
   }
 
   async prune(before: number): Promise<number> {
-    return this.stmts().prune.run(before).changes;
+    let total = 0;
+    for (;;) {
+      const changes = this.stmts().prune.run(before, PRUNE_CHUNK).changes;
+      total += changes;
+      if (changes < PRUNE_CHUNK) return total;
+      await new Promise((r) => setImmediate(r)); // let the message path run between chunks
+    }
   }
 
   async migrate(): Promise<void> {
