@@ -59,7 +59,8 @@ try {
     for (let i = start - args.batch; i < start; i++) if (i >= 0) inbox.finish(messages[i]!.traceId, 'processed', 1);
     inbox.flush();
   }
-  for (let i = messages.length - args.batch; i < messages.length; i++) inbox.finish(messages[i]!.traceId, 'processed', 1);
+  for (let i = messages.length - args.batch; i < messages.length; i++)
+    inbox.finish(messages[i]!.traceId, 'processed', 1);
   inbox.flush();
   const used = process.cpuUsage(cpu);
   const wallMs = Number(process.hrtime.bigint() - wall) / 1e6;
