@@ -143,7 +143,7 @@ export const connectionMachine = setup({
       return decoded.kind === 'object' && parseHandshake(decoded.value).ok;
     },
     isEmptyLine: ({ event }) => event.type === 'LINE' && decodeLine(event.line).kind === 'empty',
-    // PROTOCOL §2.1, §5.3.1 [REC]: queued chat lines before the handshake are held, up to the limit
+    // PROTOCOL §2.1, §5.3.1 [REC]: queued packets before the handshake are held, up to the limit
     isHoldable: ({ context, event }) =>
       event.type === 'LINE' &&
       context.flow.pending.length < context.settings.maxPendingLines &&

@@ -2,9 +2,10 @@ import { decodeLine, parseEnvelope, splitV33 } from '../protocol/index.js';
 
 /**
  * PROTOCOL §2.1 [WIRE], §5.3.1 [REC], §6.5: a phone flushes its offline queue right behind (v3.2.2)
- * or even before (v3.3.x) its handshake. Such a line — an enveloped `analyze` or `message`, in
- * either framing — is held by a connection that has not handshaken yet, and processed once the
- * handshake is done. Anything else before the handshake still closes the connection (§2.4).
+ * or even before (v3.3.x) its handshake. Such a line — an enveloped packet other than `handshake`
+ * (chat: `analyze`, `message`; also a re-queued ping reply, §6.5), in either framing — is held by a
+ * connection that has not handshaken yet, and processed once the handshake is done (a ping reply
+ * then counts without an RTT, §7.11). Anything else before the handshake still closes it (§2.4).
  */
 export function isHoldableBeforeHandshake(line: Buffer): boolean {
   let decoded = decodeLine(line);
@@ -16,5 +17,5 @@ export function isHoldableBeforeHandshake(line: Buffer): boolean {
   }
   if (decoded.kind !== 'object') return false;
   const envelope = parseEnvelope(decoded.value);
-  return envelope.ok && (envelope.event === 'analyze' || envelope.event === 'message');
+  return envelope.ok && envelope.event !== 'handshake';
 }

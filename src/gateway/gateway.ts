@@ -416,7 +416,7 @@ export class Gateway {
       },
       heldBeforeHandshake: ({ peer }) => {
         m.durability.inc({ event: 'held-before-handshake' });
-        loggers.cat.client.debug({ peer }, 'chat line before the handshake held');
+        loggers.cat.client.debug({ peer }, 'packet before the handshake held');
       },
       handshakeDone: ({ peer, key, handshake, verdict }) => {
         m.handshakes.inc({ outcome: 'ok' });

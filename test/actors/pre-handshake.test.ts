@@ -38,12 +38,13 @@ function analyze(text: string, logId: string, now = NOW): string {
 const id = { deviceId: 'a1b2c3' };
 
 describe('lines before the handshake (PROTOCOL §2.1, §5.3.1 [REC], §6.5)', () => {
-  it('recognises queued chat lines of both framings, nothing else', () => {
+  it('recognises queued packets of both framings (chat, a re-queued ping reply), nothing else', () => {
     expect(isHoldableBeforeHandshake(Buffer.from(analyze('a', '1')))).toBe(true);
     expect(isHoldableBeforeHandshake(Buffer.from(v33Message(id, KEYS, NOW, { text: 'a', logId: '1' })))).toBe(true);
+    expect(isHoldableBeforeHandshake(Buffer.from('{"event":"ping","data":{}}'))).toBe(true);
     for (const other of [
       '{"event":"analyze"',
-      '{"event":"ping","data":{}}',
+      '{"event":"handshake","data":{"botName":1}}',
       '{"event":"analyze","data":1}',
       'not json',
       '[1]',
@@ -107,10 +108,12 @@ describe('lines before the handshake (PROTOCOL §2.1, §5.3.1 [REC], §6.5)', ()
     expect(h.rec.closed).toEqual([{ reason: 'handshake-invalid', unprocessed: 2 }]);
   });
 
-  it('a non-chat line after held ones still closes as handshake-invalid', () => {
+  it('a line that is not a packet after held ones still closes as handshake-invalid', () => {
     const h = harness();
     h.line(analyze('a', '1'));
     h.line('{"event":"ping","data":{}}');
+    expect(h.actor.getSnapshot().value).toBe('handshaking');
+    h.line('{"botName":"demo-bot","version":"3.2.2"}');
     expect(h.actor.getSnapshot().status).toBe('done');
     expect(h.rec.closed[0]?.reason).toBe('handshake-invalid');
   });
