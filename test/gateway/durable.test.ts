@@ -211,6 +211,38 @@ describe('durable mailbox (DESIGN.md §2)', () => {
     expect(await metricValue(t.gateway.metrics.duplicates)).toBe(1);
   });
 
+  it('replayed messages of a device that is no longer approved are never run (marked failed)', async () => {
+    const f = await inboxFile();
+    const before = await f.open();
+    const m = chat(1, { receivedAt: Date.now() - 1_000 });
+    before.append(m);
+    before.flush();
+    before.db.close();
+
+    const inbox = await f.open();
+    const seen: Array<{ traceId: string; text: string }> = [];
+    const t = await start({ inbox, bots: [recordingBot(seen)] });
+    await t.store.setDeviceStatus({ botName: BOT, deviceId: DEVICE }, 'blocked');
+    const c = await connect(t);
+    c.analyze('limited', { channelId: ROOM_A });
+    await until(() => rows(inbox)[0]?.status === 'failed');
+    expect(seen).toEqual([]);
+    expect(t.logs.some((l) => l.msg === 'replayed messages dropped: device not approved')).toBe(true);
+  });
+
+  it('a failing durable write is counted and logged; the messages still run', async () => {
+    const f = await inboxFile();
+    const inbox = await f.open();
+    const seen: Array<{ traceId: string; text: string }> = [];
+    const t = await start({ inbox, bots: [recordingBot(seen)] });
+    const c = await connect(t);
+    inbox.db.close(); // the database file's connection is gone
+    c.analyze('still answered', { channelId: ROOM_A });
+    await until(() => replies(c).includes('done: still answered'));
+    expect(await metricValue(t.gateway.metrics.durability, { event: 'write-error' })).toBeGreaterThanOrEqual(1);
+    expect(t.logs.some((l) => l.msg === 'durable mailbox write failed; messages are processed without it')).toBe(true);
+  });
+
   it('prunes finished rows after the de-duplication window', async () => {
     const f = await inboxFile();
     const inbox = await f.open();
