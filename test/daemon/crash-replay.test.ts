@@ -22,6 +22,8 @@ import { cliOk, type DaemonProcess, spawnDaemon } from './child.js';
 
 const CHANNEL = '18234567890123456';
 const SLOW_MS = 2_500;
+/** two CLI runs, two daemon starts (each a `tsx` process) and two handler runs, on a busy host */
+const TEST_MS = 120_000;
 const HANDLERS = `export default {
   commands: [
     {
@@ -127,7 +129,9 @@ async function until(predicate: () => boolean, timeoutMs = 30_000): Promise<void
 const count = (list: string[], text: string) => list.filter((t) => t === text).length;
 
 function scenarios(db: () => Promise<string | undefined>) {
-  it('v3.2.2 phone: SIGKILL mid-handler, restart, reconnect and re-send → exactly one answer', async () => {
+  it('v3.2.2 phone: SIGKILL mid-handler, restart, reconnect and re-send → exactly one answer', {
+    timeout: TEST_MS,
+  }, async () => {
     const s = await setup(await db());
     const first = await serve(s);
     const before = await phone32(first.port);
@@ -153,7 +157,9 @@ function scenarios(db: () => Promise<string | undefined>) {
     await kill(second.d);
   });
 
-  it('v3.3.3 phone: SIGKILL mid-handler; the offline queue flushed before the handshake is answered too', async () => {
+  it('v3.3.3 phone: SIGKILL mid-handler; the offline queue flushed before the handshake is answered too', {
+    timeout: TEST_MS,
+  }, async () => {
     const s = await setup(await db());
     const first = await serve(s);
     const id = { deviceId: 'a1b2c3' };
