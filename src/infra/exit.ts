@@ -29,11 +29,16 @@ function endable(stream: unknown): EndableStream | undefined {
   return typeof s.end === 'function' && typeof s.once === 'function' ? (s as EndableStream) : undefined;
 }
 
-/** The logger's destination; behind a pino multistream (logger.ts: destination + ring), its first stream. */
+/** The logger's destination; behind a pino multistream (logger.ts: destination + ring), the one that can end. */
 function streamOf(log: Logger): EndableStream | undefined {
   const stream = (log as unknown as Record<symbol, unknown>)[pino.symbols.streamSym];
   const streams = (stream as { streams?: readonly { stream: unknown }[] } | null)?.streams;
-  return Array.isArray(streams) ? endable(streams[0]?.stream) : endable(stream);
+  if (!Array.isArray(streams)) return endable(stream);
+  for (const entry of streams) {
+    const found = endable(entry.stream);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 /**

@@ -54,8 +54,9 @@ async function setup(dbUrl?: string): Promise<Setup> {
     MSGBOT_LOG_CATEGORIES_MESSAGE: 'debug',
     ...(dbUrl === undefined ? {} : { MSGBOT_DB_URL: dbUrl }),
   };
-  await cliOk(['devices', 'approve', 'demo-bot', 'a1b2c3'], env);
-  await cliOk(['rooms', 'approve', 'demo-bot', CHANNEL, '--device', 'a1b2c3'], env);
+  await cliOk(['migrate'], env);
+  await cliOk(['devices', 'approve', 'demo-bot', 'a1b2c3', '--create'], env);
+  await cliOk(['rooms', 'approve', 'demo-bot', CHANNEL, '--device', 'a1b2c3', '--create'], env);
   return { env, dir };
 }
 
