@@ -4,7 +4,6 @@ import {
   type AnyActorLogic,
   type AnyActorRef,
   type AnyStateMachine,
-  fromPromise,
   type InspectionEvent,
   type Observer,
   setup,
@@ -12,7 +11,8 @@ import {
 } from 'xstate';
 import { type GateRef, type GateStartOptions, inFlightOf, startGate } from './gate.js';
 import type { Job, JobOutcome } from './job.js';
-import { type RunJobInput, type WorkerDoneEvent, type WorkerInput, workerMachine } from './worker.js';
+import { fromJobRunner } from './job-runner.js';
+import { type WorkerDoneEvent, type WorkerInput, workerMachine } from './worker.js';
 
 /**
  * The dispatcher (DESIGN.md §2, PROTOCOL §7.6): a bounded mailbox of per-room FIFO queues,
@@ -592,7 +592,7 @@ const dispatcherSetup = setup({
   actors: {
     worker: workerMachine,
     // The gateway supplies the real runner: dispatcherMachine.provide({ actors: { runJob } }).
-    runJob: fromPromise<void, RunJobInput>(async () => {
+    runJob: fromJobRunner(async () => {
       throw new Error('runJob not provided');
     }),
   },

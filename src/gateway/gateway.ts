@@ -1,6 +1,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import { type Actor, type AnyActorRef, createActor, fromPromise, type InspectionEvent } from 'xstate';
+import { type Actor, type AnyActorRef, createActor, type InspectionEvent } from 'xstate';
 import { type ConnectionActor, connectionKey, connectionMachine } from '../actors/connection.js';
 import {
   type ChatVerdict,
@@ -12,8 +12,8 @@ import {
 } from '../actors/connection-ports.js';
 import { type DispatcherEvent, type DispatcherInput, dispatcherMachine, stopGates } from '../actors/dispatcher.js';
 import { type ChatMessage, type Job, type JobOutcome, roomKeyOf } from '../actors/job.js';
+import { fromJobRunner } from '../actors/job-runner.js';
 import { ConnectionRegistry } from '../actors/registry.js';
-import type { RunJobInput } from '../actors/worker.js';
 import type { BotModule, ConnectionInfo, GatewayServices } from '../handlers/api.js';
 import { createRouter } from '../handlers/router.js';
 import { handleMessage } from '../handlers/runner.js';
@@ -717,9 +717,9 @@ export function dispatcherInputOf(p: Config['processing']): DispatcherInput {
   };
 }
 
-/** The workers' job runner: the promise actor's own signal aborts when the worker gives up. */
+/** The workers' job runner: the signal aborts when the worker gives up (deadline, crash, stop). */
 function dispatcherRunJob(gateway: Gateway) {
-  return fromPromise<void, RunJobInput>(({ input, signal }) => gateway.runJob(input.job, signal));
+  return fromJobRunner(({ input, signal }) => gateway.runJob(input.job, signal));
 }
 
 function gateView(gate: AnyActorRef): { state: unknown; inFlight: unknown } {
