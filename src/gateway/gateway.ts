@@ -82,6 +82,8 @@ export class Gateway {
   private readonly sampler: ProcessSampler;
   private readonly settings: ConnectionSettings;
   private readonly ports: ConnectionPorts;
+  /** the connection machine with its socket actor, provided once (StateMachine.provide builds a new machine) */
+  private readonly connectionLogic = connectionMachine.provide({ actors: { socket: socketActor } });
   private readonly services: GatewayServices;
   private readonly router: ReturnType<typeof createRouter>;
   private standingTimer: unknown;
@@ -241,7 +243,7 @@ export class Gateway {
       maxOutboundBytes: this.opts.config.limits.maxOutboundBytes,
       destroyDelayMs: 1_000,
     };
-    const actor = createActor(connectionMachine.provide({ actors: { socket: socketActor } }), {
+    const actor = createActor(this.connectionLogic, {
       input: { peer, ports: this.ports, settings: this.settings, socket: handle },
       clock: this.clock,
       inspect: this.opts.inspect,
