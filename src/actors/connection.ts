@@ -52,9 +52,11 @@ export type ConnectionEvent =
   | { type: 'KICK'; reason: CloseReason }
   /** standing refresh (issue 2 §5, PROTOCOL §7.10 reload) */
   | { type: 'STANDING'; status: string; maxMessageSize: number | null }
-  /** the dispatcher's backpressure (DESIGN.md §2) */
-  | { type: 'MAILBOX_FULL' }
-  | { type: 'MAILBOX_READY' };
+  /** the dispatcher's backpressure (DESIGN.md §2); `jobId` when the dispatcher refused an ENQUEUE */
+  | { type: 'MAILBOX_FULL'; jobId?: string }
+  | { type: 'MAILBOX_READY' }
+  /** the dispatcher refused an ENQUEUE after SHUTDOWN (the gateway is closing): ignored */
+  | { type: 'MAILBOX_CLOSED'; jobId: string };
 
 export interface ConnectionInput {
   peer: string;
