@@ -8,6 +8,7 @@ import {
   type ConnectionEvent,
   connectionMachine,
   type SocketCommand,
+  type SocketInput,
 } from '../src/actors/connection.js';
 import type { ConnectionPorts, ConnectionSettings } from '../src/actors/connection-ports.js';
 import { type DispatcherInput, dispatcherMachine, type OutcomeReport } from '../src/actors/dispatcher.js';
@@ -177,8 +178,10 @@ interface WriteCounter {
   writes: number;
 }
 
-const countingSocket = fromCallback<SocketCommand, { socket: unknown; limit: number }>(({ input, receive }) => {
+/** Like the real socket actor (src/infra/tcp/socket-actor.ts): direct writes through `out`, WRITE events too. */
+const countingSocket = fromCallback<SocketCommand, SocketInput>(({ input, receive }) => {
   const counter = input.socket as WriteCounter;
+  if (input.out !== undefined) input.out.write = () => void counter.writes++;
   receive((command) => {
     if (command.type === 'WRITE') counter.writes++;
   });
