@@ -19,6 +19,10 @@ export const benchArgsSchema = z.object({
   floor: z.boolean().default(true),
   /** folder for a V8 CPU profile of the gateway child (`node --cpu-prof`) */
   cpuProf: z.string().min(1).optional(),
+  /** run only the micro-benchmarks (bench/micro) */
+  micro: z.boolean().default(false),
+  /** run only the idle-connection memory measurement with this many connected phones */
+  idle: z.number().int().min(1).max(50_000).optional(),
 });
 
 export type BenchArgs = z.infer<typeof benchArgsSchema>;
@@ -36,6 +40,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --no-baseline    skip the bare newline-JSON echo baseline run
   --no-floor       skip the in-process actor floor (bench/floor.ts) measured after the runs
   --cpu-prof DIR   CPU-profile the gateway child during the measured window into DIR, print its hot spots
+  --micro          only the micro-benchmarks (framer, classifyLine v3.2/v3.3, HMAC, reply encoding, dedup)
+  --idle N         only: N phones connected and idle; live heap per connection after a full GC
   --json           one machine-readable JSON object on stdout
   --help`;
 
@@ -66,6 +72,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | 'help' {
       'no-baseline': { type: 'boolean' },
       'no-floor': { type: 'boolean' },
       'cpu-prof': { type: 'string' },
+      micro: { type: 'boolean' },
+      idle: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -84,6 +92,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | 'help' {
     baseline: values['no-baseline'] ? false : undefined,
     floor: values['no-floor'] ? false : undefined,
     cpuProf: values['cpu-prof'],
+    micro: values.micro,
+    idle: num(values.idle, 'idle'),
   });
   if (!parsed.success) throw new Error(z.prettifyError(parsed.error));
   return parsed.data;
