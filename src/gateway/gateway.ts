@@ -1,6 +1,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import { type Actor, type AnyActorRef, createActor, type InspectionEvent } from 'xstate';
+import { type Actor, type AnyActorRef, createActor, type InspectionEvent, waitFor } from 'xstate';
 import { type ConnectionActor, connectionKey, connectionMachine } from '../actors/connection.js';
 import {
   type ChatVerdict,
@@ -678,9 +678,15 @@ export class Gateway {
     this.flushOutbox(); // what was accepted is the dispatcher's before it closes
     this.dispatcher.send({ type: 'SHUTDOWN' });
     const until = Date.now() + deadlineMs;
-    while (Date.now() < until && (this.dispatcher.getSnapshot().context.running > 0 || this.directRunning > 0)) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, deadlineMs);
+    });
+    // DESIGN.md §4: the dispatcher reaches `closed` once everything it accepted has run.
+    const drained = waitFor(this.dispatcher, (snap) => snap.matches('closed'), { timeout: Number.POSITIVE_INFINITY });
+    await Promise.race([drained.then(noop, noop), deadline]);
+    while (Date.now() < until && this.directRunning > 0) await new Promise((r) => setTimeout(r, 20));
+    clearTimeout(timer);
     const ctx = this.dispatcher.getSnapshot().context;
     const unfinished = ctx.running + ctx.waiting + this.directRunning;
     if (unfinished > 0) {
@@ -723,6 +729,8 @@ export function dispatcherInputOf(p: Config['processing']): DispatcherInput {
 function dispatcherRunJob(gateway: Gateway) {
   return fromJobRunner(({ input, signal }) => gateway.runJob(input.job, signal));
 }
+
+function noop(): void {}
 
 function gateView(gate: AnyActorRef): { state: unknown; inFlight: unknown } {
   const snap = gate.getSnapshot() as { value?: unknown; context?: { inFlight?: unknown } };
