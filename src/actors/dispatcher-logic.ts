@@ -104,8 +104,21 @@ export interface WorkerErrorEvent {
   error: unknown;
 }
 
+export interface EnqueueEvent {
+  type: 'ENQUEUE';
+  job: Job;
+  replyTo?: AnyActorRef;
+}
+
+/** Several ENQUEUEs in one step (DESIGN.md §2: events may carry batches); each is handled exactly as alone. */
+export interface EnqueueBatchEvent {
+  type: 'ENQUEUE.BATCH';
+  items: readonly EnqueueEvent[];
+}
+
 export type DispatcherEvent =
-  | { type: 'ENQUEUE'; job: Job; replyTo?: AnyActorRef }
+  | EnqueueEvent
+  | EnqueueBatchEvent
   | { type: 'WAIT_FOR_ROOM'; ref: AnyActorRef }
   | { type: 'SHUTDOWN' }
   | { type: 'GATE.ERROR'; key: string; error: string }
@@ -301,4 +314,23 @@ export function gateSummary(ctx: Pick<DispatcherContext, 'botGates' | 'roomGates
   for (const [key, gate] of ctx.botGates) add('bot', key, gate, ctx.bots.get(key)?.waiting ?? 0);
   for (const [key, gate] of ctx.roomGates) add('room', key, gate, ctx.queues.get(key)?.jobs.size ?? 0);
   return out;
+}
+
+/**
+ * Sends `events` in order, runs of consecutive ENQUEUEs as one ENQUEUE.BATCH. `events` may grow
+ * while this runs (what the dispatcher's answers make connections submit); those go out too.
+ */
+export function sendInBatches(events: readonly DispatcherEvent[], send: (event: DispatcherEvent) => void): void {
+  let i = 0;
+  while (i < events.length) {
+    const first = events[i]!;
+    if (first.type !== 'ENQUEUE' || events[i + 1]?.type !== 'ENQUEUE') {
+      send(first);
+      i++;
+      continue;
+    }
+    const items: EnqueueEvent[] = [];
+    for (let e = events[i]; e?.type === 'ENQUEUE'; e = events[++i]) items.push(e);
+    send({ type: 'ENQUEUE.BATCH', items });
+  }
 }

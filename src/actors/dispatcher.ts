@@ -104,6 +104,9 @@ const step = dispatcherSetup.enqueueActions(({ context, event, enqueue }) => {
     case 'ENQUEUE':
       onEnqueue(context, fx, event.job, event.replyTo);
       break;
+    case 'ENQUEUE.BATCH':
+      for (const item of event.items) onEnqueue(context, fx, item.job, item.replyTo);
+      break;
     case 'WAIT_FOR_ROOM':
       onWaitForRoom(context, fx, event.ref);
       break;
@@ -207,6 +210,7 @@ export const dispatcherMachine = dispatcherSetup.createMachine({
   },
   on: {
     ENQUEUE: { actions: step },
+    'ENQUEUE.BATCH': { actions: step },
     WAIT_FOR_ROOM: { actions: step },
     'WORKER.DONE': { actions: step },
     'GATE.ERROR': { actions: step },

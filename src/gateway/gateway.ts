@@ -10,7 +10,13 @@ import {
   type Standing,
   standingOf,
 } from '../actors/connection-ports.js';
-import { type DispatcherEvent, type DispatcherInput, dispatcherMachine, stopGates } from '../actors/dispatcher.js';
+import {
+  type DispatcherEvent,
+  type DispatcherInput,
+  dispatcherMachine,
+  sendInBatches,
+  stopGates,
+} from '../actors/dispatcher.js';
 import { type ChatMessage, type Job, type JobOutcome, roomKeyOf } from '../actors/job.js';
 import { fromJobRunner } from '../actors/job-runner.js';
 import { ConnectionRegistry } from '../actors/registry.js';
@@ -422,10 +428,13 @@ export class Gateway {
     if (this.outbox.push(event) === 1) queueMicrotask(this.flushOutbox);
   }
 
+  private readonly sendToDispatcher = (event: DispatcherEvent): void => this.dispatcher.send(event);
+
   private readonly flushOutbox = (): void => {
     try {
-      // What the dispatcher's answers make connections submit meanwhile goes out in this loop too.
-      for (let i = 0; i < this.outbox.length; i++) this.dispatcher.send(this.outbox[i]!);
+      // What the dispatcher's answers make connections submit meanwhile goes out in this loop too;
+      // consecutive ENQUEUEs go as one ENQUEUE.BATCH (one dispatcher step).
+      sendInBatches(this.outbox, this.sendToDispatcher);
     } finally {
       // xstate turns a failing step into the dispatcher's error (logged fatal); never a stuck outbox
       this.outbox.length = 0;
