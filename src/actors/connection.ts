@@ -31,6 +31,8 @@ import type { ChatMessage } from './job.js';
 /** Events the socket child sends to the connection. */
 export type SocketEvent =
   | { type: 'LINE'; line: Buffer }
+  /** every line of one socket read, in order (DESIGN.md §2: events may carry batches) */
+  | { type: 'LINES'; lines: readonly Buffer[] }
   | { type: 'OVERFLOW'; limit: number }
   | { type: 'EOF' }
   | { type: 'SOCKET_ERROR'; message: string }
@@ -217,6 +219,17 @@ export const connectionMachine = setup({
       context.flow.lastReadAt = context.ports.clock.now();
       handleLine(context, event.line, self);
     },
+    /** All lines of one read on an active connection, in one step. */
+    processLines: ({ context, event, self }) => {
+      if (event.type !== 'LINES') return;
+      context.flow.lastReadAt = context.ports.clock.now();
+      for (const line of event.lines) handleLine(context, line, self);
+    },
+    /** Before `active`, a batch is taken line by line (the handshake changes state mid-batch). */
+    splitLines: enqueueActions(({ event, enqueue }) => {
+      if (event.type !== 'LINES') return;
+      for (const line of event.lines) enqueue.raise({ type: 'LINE', line });
+    }),
     drainPending: ({ context, self }) => {
       context.flow.lastReadAt = context.ports.clock.now();
       const lines = context.flow.pending;
@@ -347,6 +360,7 @@ export const connectionMachine = setup({
           { guard: 'isHandshake', target: 'approved', actions: 'assignHandshake' },
           { target: 'closed', actions: { type: 'setCloseReason', params: { reason: 'handshake-invalid' } } },
         ],
+        LINES: { actions: 'splitLines' },
       },
     },
     // Handshake valid: the device's standing is looked up (or registered as pending).
@@ -384,6 +398,7 @@ export const connectionMachine = setup({
       on: {
         // PROTOCOL §2.1 [WIRE]: packets pipelined behind the handshake are kept, in order.
         LINE: [{ guard: 'pendingAtLimit', actions: ['keepPending', 'pauseReading'] }, { actions: 'keepPending' }],
+        LINES: { actions: 'splitLines' },
       },
     },
     active: {
@@ -399,6 +414,7 @@ export const connectionMachine = setup({
             flowing: {
               on: {
                 LINE: { actions: 'processLine' },
+                LINES: { actions: 'processLines' },
                 MAILBOX_FULL: { target: 'paused', actions: 'pauseReading' },
                 MAILBOX_READY: { actions: 'resubmitHeld' },
               },
@@ -408,6 +424,7 @@ export const connectionMachine = setup({
               on: {
                 // lines framed from the last chunk still arrive; they queue behind the held ones
                 LINE: { actions: 'processLine' },
+                LINES: { actions: 'processLines' },
                 MAILBOX_READY: { target: 'flowing', actions: 'resubmitHeld' },
               },
             },

@@ -35,16 +35,28 @@ export const socketActor = fromCallback<SocketCommand, SocketInput>(({ input, se
     finished = true;
     sendBack(event);
   };
-  // After the connection closed (cleanup ran), the rest of the chunk has nobody to go to.
+  // The lines of one push go to the connection as ONE event (LINE for one, LINES for more).
+  let batch: Buffer[] = [];
   const onLine = (line: Buffer) => {
-    if (!finished) sendBack({ type: 'LINE', line });
+    batch.push(line);
+  };
+  const flushLines = () => {
+    if (batch.length === 0) return;
+    const lines = batch;
+    batch = [];
+    // After the connection closed (cleanup ran), the rest of the chunk has nobody to go to.
+    if (finished) return;
+    if (lines.length === 1) sendBack({ type: 'LINE', line: lines[0]! });
+    else sendBack({ type: 'LINES', lines });
   };
   /** the connection asked to stop reading (mailbox backpressure) */
   let held = false;
   /** a big chunk is being framed slice by slice; no further reads until it is done */
   let slicing = false;
   const push = (bytes: Buffer): boolean => {
-    if (framer.push(bytes, onLine) === 'overflow') {
+    const result = framer.push(bytes, onLine);
+    flushLines(); // the lines before an overflow still count, in order
+    if (result === 'overflow') {
       socket.pause();
       finish({ type: 'OVERFLOW', limit: framerLimit });
       return false;
