@@ -1,8 +1,8 @@
 import type { AnyActorLogic, AnyActorRef, InspectionEvent, Observer } from 'xstate';
+import { queue, release as releaseSlots, type SchedulerState, schedule, type WorkerSlot } from './dispatch-order.js';
 import type { GateRef } from './gate.js';
 import type { GatePool } from './gate-pool.js';
 import type { Job, JobOutcome } from './job.js';
-import { queue, release as releaseSlots, type SchedulerState, schedule, type WorkerSlot } from './scheduler.js';
 import type { WorkerDoneEvent } from './worker.js';
 
 /**

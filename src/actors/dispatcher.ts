@@ -1,4 +1,5 @@
 import { type Actor, type ActorRefFrom, type AnyActorLogic, type AnyStateMachine, setup, spawnChild } from 'xstate';
+import type { WorkerSlot } from './dispatch-order.js';
 import {
   type DispatcherContext,
   type DispatcherEvent,
@@ -19,20 +20,18 @@ import { Fifo } from './fifo.js';
 import type { GateStartOptions } from './gate.js';
 import { GatePool } from './gate-pool.js';
 import { fromJobRunner } from './job-runner.js';
-import type { WorkerSlot } from './scheduler.js';
 import { type WorkerInput, workerMachine } from './worker.js';
 
+export type { BotQueue, RoomQueue, WorkerSlot } from './dispatch-order.js';
 export * from './dispatcher-logic.js';
-
 export { Fifo } from './fifo.js';
-export type { BotQueue, RoomQueue, WorkerSlot } from './scheduler.js';
 
 /**
  * The dispatcher (DESIGN.md §2, PROTOCOL §7.6): a bounded mailbox of per-room FIFO queues,
  * served round-robin over the rooms that can run, onto a fixed pool of worker actors, under a
  * bot gate (30 in flight) and a room gate (3 in flight). It also supervises the workers.
  *
- * Which job starts next is decided by scheduler.ts (plain synchronous functions); the gates are
+ * Which job starts next is decided by dispatch-order.ts (plain synchronous functions); the gates are
  * counted by two GatePools (gate-pool.ts) whose gate actors get one SET per step. The context
  * object is owned by this actor alone; every mutation happens in the single `step` action below.
  */
