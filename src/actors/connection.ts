@@ -52,7 +52,7 @@ export type ConnectionEvent =
   | { type: 'DELIVER'; reply: OutgoingReply }
   /** a newer connection took this key (PROTOCOL §2.7), or the gateway closes it */
   | { type: 'KICK'; reason: CloseReason }
-  /** standing refresh (issue 2 §5, PROTOCOL §7.10 reload) */
+  /** standing refresh (within timers.standingRefreshMs; PROTOCOL §7.10 reload) */
   | { type: 'STANDING'; status: string; maxMessageSize: number | null }
   /** the dispatcher's backpressure (DESIGN.md §2); `jobId` when the dispatcher refused an ENQUEUE */
   | { type: 'MAILBOX_FULL'; jobId?: string }

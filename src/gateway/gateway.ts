@@ -1,6 +1,5 @@
-import net from 'node:net';
-import tls from 'node:tls';
-import { type Actor, type AnyActorRef, createActor, type InspectionEvent, waitFor } from 'xstate';
+import type net from 'node:net';
+import { type Actor, type AnyActorRef, createActor, type InspectionEvent } from 'xstate';
 import { type ConnectionActor, connectionKey, connectionMachine } from '../actors/connection.js';
 import {
   type ChatVerdict,
@@ -20,9 +19,12 @@ import {
 import { type ChatMessage, type Job, type JobOutcome, roomKeyOf } from '../actors/job.js';
 import { fromJobRunner } from '../actors/job-runner.js';
 import { ConnectionRegistry } from '../actors/registry.js';
+import type { SendPort } from '../actors/send.js';
 import type { BotModule, ConnectionInfo, GatewayServices } from '../handlers/api.js';
-import { createRouter } from '../handlers/router.js';
+import { failureFields } from '../handlers/failure-fields.js';
+import type { Router } from '../handlers/router.js';
 import { handleMessage } from '../handlers/runner.js';
+import { routerFor } from '../handlers/setup.js';
 import { type Clock, systemClock } from '../infra/clock.js';
 import type { Config } from '../infra/config/schema.js';
 import type { Loggers } from '../infra/logger.js';
@@ -33,8 +35,13 @@ import { ProcessSampler } from '../infra/telemetry/process-stats.js';
 import { chatLogRow, pingRow } from '../infra/telemetry/rows.js';
 import { TelemetryWriter } from '../infra/telemetry/writer.js';
 import type { Handshake, HmacKeys, OutgoingReply } from '../protocol/index.js';
+import { type ConnectionStats, connectionView, gateView } from './actors-view.js';
 import { DedupWindow } from './dedup.js';
 import { DeviceDirectory } from './devices.js';
+import { PhoneListeners, type TlsPem } from './listeners.js';
+import { listeningFields } from './listening.js';
+import { PendingRoomNotices } from './pending-rooms.js';
+import { RoomSaturationWatch } from './room-saturation.js';
 import { RoomDirectory } from './rooms.js';
 import { traceIdFactory } from './trace-id.js';
 
@@ -54,15 +61,17 @@ export interface GatewayOptions {
   processName?: string;
   /** PEM key and certificate: the listener speaks TLS (clients that can; v3.2.2 phones cannot) */
   tls?: { key: Buffer; cert: Buffer };
+  /** `msgbot-gateway` with the store options the daemon runs with, for the commands it logs */
+  cliPrefix?: string;
+  /** told of every reply written to a phone (the dashboard's room page shows the bot's replies) */
+  onDelivered?: (reply: OutgoingReply, key: string) => void;
 }
 
-interface LiveInfo {
+interface LiveInfo extends ConnectionStats {
   handshake: Handshake;
   standing: Standing;
   status: string;
   maxMessageSize: number | null;
-  connectedAt: number;
-  pingsAnswered: number;
   monitoring?: { memoryUsage?: number; totalMemory?: number };
 }
 
@@ -79,19 +88,21 @@ export class Gateway {
   readonly devices: DeviceDirectory;
   readonly rooms: RoomDirectory;
   readonly dispatcher: Actor<typeof dispatcherMachine>;
+  /** the outbound path (DESIGN.md §2): every send the gateway makes on its own; the scheduler uses it */
+  outbound?: SendPort;
   private readonly handshaking = new Set<ConnectionActor>();
   private readonly all = new Set<ConnectionActor>();
   private readonly dedup: DedupWindow;
   private readonly pairs: DedupWindow;
   private readonly newTraceId = traceIdFactory();
-  private readonly server: net.Server;
+  private readonly listeners: PhoneListeners;
   private readonly sampler: ProcessSampler;
   private readonly settings: ConnectionSettings;
   private readonly ports: ConnectionPorts;
   /** the connection machine with its socket actor, provided once (StateMachine.provide builds a new machine) */
   private readonly connectionLogic = connectionMachine.provide({ actors: { socket: socketActor } });
   private readonly services: GatewayServices;
-  private readonly router: ReturnType<typeof createRouter>;
+  private router: Router;
   private standingTimer: unknown;
   private directRunning = 0;
   /** ENQUEUEs sent to the dispatcher; its counters say how many it has taken (see mailboxFull) */
@@ -99,12 +110,15 @@ export class Gateway {
   /** events for the dispatcher from connection actions, in order (see toDispatcher) */
   private readonly outbox: DispatcherEvent[] = [];
   private stopping = false;
-  private boundPort = 0;
+  /** trace ids of jobs that ended unanswered because their room is not approved (counted apart) */
+  private readonly notApproved = new Set<string>();
+  private readonly pendingRooms: PendingRoomNotices;
+  private readonly saturation: RoomSaturationWatch;
 
   constructor(private readonly opts: GatewayOptions) {
     const { config, store, loggers } = opts;
     this.metrics = opts.metrics ?? createMetrics();
-    // Issue 5 §3 "connections by state and standing": counted from the live actors when scraped
+    // "connections by state and standing" (README Metrics): counted from the live actors when scraped
     // (prom-client runs a metric's `collect` before reading it), so no hot path keeps it current.
     (this.metrics.connections as { collect?: () => void }).collect = () => this.countConnections();
     this.clock = opts.clock ?? systemClock;
@@ -114,6 +128,8 @@ export class Gateway {
       // refreshed in bulk every standingRefreshMs; the ttl only catches rows that vanished
       ttlMs: 2 * config.timers.standingRefreshMs,
     });
+    this.pendingRooms = new PendingRoomNotices(loggers.cat.message, opts.cliPrefix ?? 'msgbot-gateway');
+    this.saturation = new RoomSaturationWatch(loggers.cat.dispatch);
     this.dedup = new DedupWindow(config.processing.dedupWindowMs);
     this.pairs = new DedupWindow(config.processing.pairWindowMs);
     this.telemetry = new TelemetryWriter({
@@ -141,7 +157,7 @@ export class Gateway {
       connections: () => this.connectionInfos(),
       reloadStanding: () => this.reloadStanding(),
     };
-    this.router = createRouter(opts.bots ?? []);
+    this.router = routerFor(opts.bots ?? [], config, loggers.root);
     this.ports = this.createPorts();
 
     const p = config.processing;
@@ -169,21 +185,37 @@ export class Gateway {
       error: (err) => loggers.cat.dispatch.fatal({ err }, 'dispatcher failed'),
     });
 
-    const socketOptions = { noDelay: true, keepAlive: true, keepAliveInitialDelay: 30_000 };
-    const admit = (socket: net.Socket) => this.admit(socket);
-    this.server =
-      opts.tls === undefined
-        ? net.createServer(socketOptions, admit)
-        : tls.createServer({ ...socketOptions, ...opts.tls, handshakeTimeout: config.timers.handshakeMs }, admit);
-    this.server.on('tlsClientError', (err: Error) => {
-      this.metrics.connectionsRefused.inc({ reason: 'tls' });
-      loggers.cat.client.debug({ err: err.message }, 'TLS handshake failed');
+    this.listeners = new PhoneListeners({
+      host: config.host,
+      port: config.port,
+      tlsPort: config.tls.port,
+      tls: opts.tls,
+      handshakeMs: config.timers.handshakeMs,
+      admit: (socket) => this.admit(socket),
+      log: loggers.cat.client,
+      metrics: this.metrics,
+      clock: this.clock,
     });
-    this.server.on('error', (err) => loggers.cat.client.error({ err }, 'listener error'));
   }
 
+  /** the plain phone port (or the TLS one when `port` itself speaks TLS) */
   get port(): number {
-    return this.boundPort;
+    return this.listeners.port;
+  }
+
+  /** the TLS phone port, when TLS is on */
+  get tlsPort(): number | undefined {
+    return this.listeners.tlsPort;
+  }
+
+  /** Replaces the TLS certificate for new connections (SIGHUP). */
+  setCertificate(pem: TlsPem): void {
+    this.listeners.setCertificate(pem);
+  }
+
+  /** Swaps the operator modules (handler reload): messages already routed finish with the old ones. */
+  setBots(bots: readonly BotModule[]): void {
+    this.router = routerFor(bots, this.opts.config, this.opts.loggers.root);
   }
 
   /** Starts workers, telemetry and the listener (PROTOCOL §1.1). */
@@ -192,30 +224,15 @@ export class Gateway {
     this.telemetry.start();
     this.sampler.start();
     this.scheduleStandingRefresh();
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.opts.config.port, this.opts.config.host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = this.server.address();
-    this.boundPort = typeof address === 'object' && address !== null ? address.port : this.opts.config.port;
-    this.opts.loggers.cat.client.info(
-      {
-        host: this.opts.config.host,
-        port: this.boundPort,
-        mode: this.opts.config.processing.mode,
-        tls: this.opts.tls !== undefined,
-      },
-      'listening for phones',
-    );
+    await this.listeners.start();
+    this.opts.loggers.cat.client.info(listeningFields(this.opts.config, this.listeners), 'listening for phones');
     return this;
   }
 
-  /** Standing of live connections is re-read on the clock (issue 2 §5: within 5 s). */
+  /** Standing of live connections is re-read on the clock (within timers.standingRefreshMs). */
   private scheduleStandingRefresh(): void {
     this.standingTimer = this.clock.setTimeout(() => {
+      this.checkSaturation();
       void this.reloadStanding()
         .catch(() => {})
         .finally(() => {
@@ -224,7 +241,18 @@ export class Gateway {
     }, this.opts.config.timers.standingRefreshMs);
   }
 
-  /** A new socket: bound handshake slots (issue 6 §3), then a connection actor. */
+  /** Rooms whose every slot is held by a hung handler (room-saturation.ts), on the refresh tick. */
+  private checkSaturation(): void {
+    const p = this.opts.config.processing;
+    this.saturation.check({
+      now: this.clock.now(),
+      perRoom: p.perRoom,
+      stuckAfterMs: p.stuckAfterMs,
+      workers: this.dispatcher.getSnapshot().context.workers.values(),
+    });
+  }
+
+  /** A new socket: bound handshake slots (limits.maxHandshaking, docs/decisions.md "Admission"), then a connection actor. */
   private admit(socket: net.Socket): void {
     const log = this.opts.loggers.cat.client;
     const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
@@ -291,6 +319,8 @@ export class Gateway {
           maxMessageSize: null,
           connectedAt: this.clock.now(),
           pingsAnswered: 0,
+          messagesIn: 0,
+          repliesOut: 0,
         });
         this.handshaking.delete(self as ConnectionActor);
         if (previous !== undefined) {
@@ -309,6 +339,7 @@ export class Gateway {
         if (reply.rttMs !== null) m.pingRttSeconds.observe(reply.rttMs / 1000);
         const entry = this.registry.get(connectionKey(reply.botName, reply.deviceId));
         const monitoring = reply.reply.monitoring;
+        if (entry !== undefined) entry.info.lastRttMs = reply.rttMs;
         if (entry !== undefined && monitoring !== undefined) {
           entry.info.monitoring = { memoryUsage: monitoring.memory_usage, totalMemory: monitoring.total_memory };
         }
@@ -371,7 +402,7 @@ export class Gateway {
           loggers.cat.client.warn(
             {
               ...fields,
-              approve: `msgbot-gateway devices approve ${shellQuote(handshake.botName)} ${shellQuote(handshake.deviceId)}`,
+              approve: `${this.opts.cliPrefix ?? 'msgbot-gateway'} devices approve ${shellQuote(handshake.botName)} ${shellQuote(handshake.deviceId)}`,
             },
             'device connected in limited mode; to approve it run the command in "approve"',
           );
@@ -398,6 +429,8 @@ export class Gateway {
       return 'ignored';
     }
     this.telemetry.chat(chatLogRow(message, this.clock.now()));
+    const live = this.registry.get(connectionKey(message.botName, message.deviceId));
+    if (live !== undefined) live.info.messagesIn++;
     const log = this.opts.loggers.cat.message;
     if (standing !== 'full') {
       // PROTOCOL §7.3 limited mode: logged, room registered, never answered.
@@ -473,7 +506,7 @@ export class Gateway {
   }
 
   /**
-   * Issue 6 §3 (found by a 2,000-message burst): an ENQUEUE sent while the dispatcher is busy —
+   * Found by a 2,000-message burst: an ENQUEUE sent while the dispatcher is busy —
    * its MAILBOX_READY makes a connection resubmit held messages synchronously — waits in the
    * dispatcher's mailbox, so `waiting` alone let a burst through that the dispatcher then refused
    * after this gateway had answered "accepted": those messages were lost without a trace.
@@ -485,7 +518,7 @@ export class Gateway {
     return ctx.waiting + (this.enqueued - taken) >= this.opts.config.processing.mailboxSize;
   }
 
-  /** Processing mode `direct`: the handler runs at once, outside the mailbox (issue 3 §7). */
+  /** Processing mode `direct`: the handler runs at once, outside the mailbox (processing.mode). */
   private runDirect(message: ChatMessage): void {
     const controller = new AbortController();
     const deadline = this.clock.setTimeout(
@@ -524,6 +557,8 @@ export class Gateway {
     const status = this.rooms.statusNow(message) ?? (await this.rooms.status(message));
     if (status !== 'approved') {
       log.debug({ traceId: message.traceId, roomStatus: status }, 'room not approved; no reply');
+      this.notApproved.add(job.id);
+      this.pendingRooms.notice(message, status);
       return;
     }
     const key = connectionKey(message.botName, message.deviceId);
@@ -539,7 +574,7 @@ export class Gateway {
       log: this.opts.loggers.cat.message,
       onTruncated: () => this.metrics.repliesTruncated.inc(),
     });
-    // issue 5 §2: the handler stage of the trace
+    // the handler stage of the message trace
     log.debug({ traceId: message.traceId, replies: result.replies, aborted: result.aborted }, 'handler finished');
   }
 
@@ -551,7 +586,9 @@ export class Gateway {
       this.opts.loggers.cat.message.warn({ traceId }, 'reply dropped: the device is not connected');
       return;
     }
+    entry.info.repliesOut++;
     entry.ref.send({ type: 'DELIVER', reply });
+    this.opts.onDelivered?.(reply, key);
     this.opts.loggers.cat.message.debug({ traceId }, 'reply sent');
   }
 
@@ -561,12 +598,16 @@ export class Gateway {
     m.gateWaitSeconds.observe(waitedMs / 1000);
     m.processingSeconds.observe((waitedMs + ranMs) / 1000);
     const log = this.opts.loggers.cat.message;
-    if (outcome.status === 'processed') {
+    if (this.notApproved.delete(job.id) && outcome.status === 'processed') {
+      m.messages.inc({ outcome: 'not-approved' });
+    } else if (outcome.status === 'processed') {
       m.messages.inc({ outcome: 'processed' });
       log.debug({ traceId: job.id, ranMs }, 'message processed');
     } else {
       m.messages.inc({ outcome: `failed-${outcome.reason}` });
-      log.error({ traceId: job.id, reason: outcome.reason, err: outcome.error, ranMs }, 'message failed');
+      const route = this.router.match(job.message);
+      const fields = failureFields(job.message, route.kind === 'command' ? route.def.prefix : undefined);
+      log.error({ ...fields, reason: outcome.reason, err: outcome.error, ranMs }, 'message failed');
     }
   }
 
@@ -589,7 +630,7 @@ export class Gateway {
   }
 
   /**
-   * Re-reads the standing of every live connection (issue 2 §5: within 5 s of a CLI or back-office
+   * Re-reads the standing of every live connection (within timers.standingRefreshMs of a CLI or back-office
    * change; PROTOCOL §7.10 `# reload bots-config`). Changed connections get a STANDING event.
    */
   async reloadStanding(): Promise<{ checked: number; changed: number }> {
@@ -628,17 +669,22 @@ export class Gateway {
     return { checked: live.length, changed };
   }
 
-  /** Every live actor with its state (issue 5 /actors). */
+  /** Every live actor with its state (GET /actors). */
   actors(): unknown {
     const connections = [...this.all].map((actor) => {
       const snap = actor.getSnapshot();
-      return {
-        id: actor.id,
-        peer: snap.context.peer,
-        botName: snap.context.handshake?.botName ?? null,
-        deviceId: snap.context.handshake?.deviceId ?? null,
-        state: snap.value,
-      };
+      const entry = snap.context.key === null ? undefined : this.registry.get(snap.context.key);
+      return connectionView(
+        {
+          id: actor.id,
+          peer: snap.context.peer,
+          botName: snap.context.handshake?.botName ?? null,
+          deviceId: snap.context.handshake?.deviceId ?? null,
+          state: snap.value,
+          openedAt: snap.context.openedAt,
+        },
+        entry?.ref === actor ? entry.info : undefined,
+      );
     });
     const d = this.dispatcher.getSnapshot();
     return {
@@ -651,8 +697,8 @@ export class Gateway {
           id,
           state: (child?.getSnapshot() as { value?: unknown } | undefined)?.value ?? null,
         })),
-        botGates: [...d.context.botGates].map(([key, gate]) => ({ key, ...gateView(gate) })),
-        roomGates: [...d.context.roomGates].map(([key, gate]) => ({ key, ...gateView(gate) })),
+        botGates: [...d.context.botGates].map(([key, gate]) => gateView(key, gate)),
+        roomGates: [...d.context.roomGates].map(([key, gate]) => gateView(key, gate)),
       },
     };
   }
@@ -675,27 +721,21 @@ export class Gateway {
   }
 
   /**
-   * Graceful stop (issue 5 §5): stop accepting, stop reading, let running handlers finish up to
+   * Graceful stop (PROTOCOL §7.14 closes at once; this finishes in-flight work first): stop accepting, stop reading, let running handlers finish up to
    * `deadlineMs`, flush telemetry, close sockets.
    */
   async stop(deadlineMs = this.opts.config.shutdownMs): Promise<{ unfinished: number }> {
     if (this.stopping) return { unfinished: 0 };
     this.stopping = true;
     this.clock.clearTimeout(this.standingTimer);
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = this.listeners.close();
     for (const actor of this.all) actor.send({ type: 'MAILBOX_FULL' });
     this.flushOutbox(); // what was accepted is the dispatcher's before it closes
     this.dispatcher.send({ type: 'SHUTDOWN' });
     const until = Date.now() + deadlineMs;
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, deadlineMs);
-    });
-    // DESIGN.md §4: the dispatcher reaches `closed` once everything it accepted has run.
-    const drained = waitFor(this.dispatcher, (snap) => snap.matches('closed'), { timeout: Number.POSITIVE_INFINITY });
-    await Promise.race([drained.then(noop, noop), deadline]);
-    while (Date.now() < until && this.directRunning > 0) await new Promise((r) => setTimeout(r, 20));
-    clearTimeout(timer);
+    while (Date.now() < until && (this.dispatcher.getSnapshot().context.running > 0 || this.directRunning > 0)) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const ctx = this.dispatcher.getSnapshot().context;
     const unfinished = ctx.running + ctx.waiting + this.directRunning;
     if (unfinished > 0) {
@@ -737,13 +777,6 @@ export function dispatcherInputOf(p: Config['processing']): DispatcherInput {
 /** The workers' job runner: the signal aborts when the worker gives up (deadline, crash, stop). */
 function dispatcherRunJob(gateway: Gateway) {
   return fromJobRunner(({ input, signal }) => gateway.runJob(input.job, signal));
-}
-
-function noop(): void {}
-
-function gateView(gate: AnyActorRef): { state: unknown; inFlight: unknown } {
-  const snap = gate.getSnapshot() as { value?: unknown; context?: { inFlight?: unknown } };
-  return { state: snap.value, inFlight: snap.context?.inFlight };
 }
 
 /** Log fields of a connection: its bot and device instead of the internal registry key. */

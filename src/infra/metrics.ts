@@ -1,12 +1,13 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
- * Every counter the gateway keeps (issue 5 §3). One registry per gateway instance,
+ * Every counter the gateway keeps (README "Metrics and health"). One registry per gateway instance,
  * so tests can run several gateways in one process. Hot paths only call inc()/observe().
  */
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
-  if (opts.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'msgbot_process_' });
+  // prom-client's standard names (process_cpu_seconds_total, nodejs_heap_size_used_bytes, …), no prefix
+  if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
   const registers = [registry];
   const m = {
     registry,
@@ -18,7 +19,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     }),
     connectionsRefused: new Counter({
       name: 'msgbot_connections_refused_total',
-      help: 'sockets closed at once because a cap was reached',
+      help: 'sockets closed at once: a cap was reached, or (reason="tls") a failed TLS handshake such as a plain-TCP client on the TLS port',
       labelNames: ['reason'] as const,
       registers,
     }),
@@ -142,6 +143,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     eventLoopLagSeconds: new Gauge({
       name: 'msgbot_event_loop_lag_seconds',
       help: 'event-loop delay (p99 over the last interval)',
+      registers,
+    }),
+    // PROTOCOL §7.12: success | partial | failed as logged in kb_schedule_logs, skipped = claimed elsewhere
+    scheduleRuns: new Counter({
+      name: 'msgbot_schedule_runs_total',
+      help: 'scheduled messages run, by outcome (success, partial, failed, skipped)',
+      labelNames: ['outcome'] as const,
       registers,
     }),
   };

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { AdminRoute } from '../../src/infra/admin/routes.js';
 import { type AdminServer, type Readiness, startAdminServer } from '../../src/infra/admin/server.js';
 import { silentLoggers } from '../../src/infra/logger.js';
 import { createMetrics, type Metrics } from '../../src/infra/metrics.js';
@@ -22,7 +23,13 @@ afterEach(async () => {
   open = [];
 });
 
-async function start(extra: { withInspect?: boolean; lagSampleMs?: number } = {}): Promise<Harness> {
+const TOKEN = 'test-admin-token-0123456789';
+const AUTH = { authorization: `Bearer ${TOKEN}` };
+const put = (url: string): Promise<Response> => fetch(url, { method: 'PUT', headers: AUTH });
+
+async function start(
+  extra: { withInspect?: boolean; lagSampleMs?: number; routes?: AdminRoute[] } = {},
+): Promise<Harness> {
   const metrics = createMetrics();
   const levelCalls: Array<[string, string]> = [];
   const inspectCalls: string[] = [];
@@ -32,6 +39,8 @@ async function start(extra: { withInspect?: boolean; lagSampleMs?: number } = {}
     port: 0,
     metrics,
     log: silentLoggers().root,
+    token: TOKEN,
+    ...(extra.routes ? { routes: extra.routes } : {}),
     readiness: async () => {
       if (readiness instanceof Error) throw readiness;
       return readiness;
@@ -108,42 +117,99 @@ describe('admin endpoint over real HTTP', () => {
 
   it('changes log levels at run time and refuses bad values with a message', async () => {
     const h = await start();
-    let res = await fetch(`${h.base}/log-level?category=client&level=debug`, { method: 'PUT' });
+    let res = await put(`${h.base}/log-level?category=client&level=debug`);
     expect(res.status).toBe(204);
-    res = await fetch(`${h.base}/log-level?category=all&level=warn`, { method: 'PUT' });
+    res = await put(`${h.base}/log-level?category=all&level=warn`);
     expect(res.status).toBe(204);
     expect(h.levelCalls).toEqual([
       ['client', 'debug'],
       ['all', 'warn'],
     ]);
 
-    res = await fetch(`${h.base}/log-level?category=http&level=debug`, { method: 'PUT' });
+    res = await put(`${h.base}/log-level?category=http&level=debug`);
     expect(res.status).toBe(400);
     expect(await errorOf(res)).toBe(
       'category: "http" is not allowed; expected one of client, message, ping, dispatch, database, scheduler, inspect, all',
     );
-    res = await fetch(`${h.base}/log-level?category=client&level=loud`, { method: 'PUT' });
+    res = await put(`${h.base}/log-level?category=client&level=loud`);
     expect(res.status).toBe(400);
     expect(await errorOf(res)).toContain('level: "loud" is not allowed; expected one of trace, debug, info');
-    res = await fetch(`${h.base}/log-level?category=client`, { method: 'PUT' });
+    res = await put(`${h.base}/log-level?category=client`);
     expect(res.status).toBe(400);
     expect(await errorOf(res)).toContain('level: missing');
     expect(h.levelCalls).toHaveLength(2);
 
+    // GET reads the levels (501 here: this harness gives no logLevels); other methods are refused
     res = await fetch(`${h.base}/log-level?category=client&level=debug`);
+    expect(res.status).toBe(501);
+    res = await fetch(`${h.base}/log-level`, { method: 'DELETE', headers: AUTH });
     expect(res.status).toBe(405);
-    expect(res.headers.get('allow')).toBe('PUT');
+    expect(res.headers.get('allow')).toBe('GET, HEAD, PUT');
   });
 
   it('switches actor inspection, or says it cannot', async () => {
     const h = await start();
-    expect((await fetch(`${h.base}/inspect?mode=log`, { method: 'PUT' })).status).toBe(204);
-    expect((await fetch(`${h.base}/inspect?mode=off`, { method: 'PUT' })).status).toBe(204);
-    expect((await fetch(`${h.base}/inspect?mode=stately`, { method: 'PUT' })).status).toBe(400);
+    expect((await put(`${h.base}/inspect?mode=log`)).status).toBe(204);
+    expect((await put(`${h.base}/inspect?mode=off`)).status).toBe(204);
+    expect((await put(`${h.base}/inspect?mode=stately`)).status).toBe(400);
     expect(h.inspectCalls).toEqual(['log', 'off']);
 
     const without = await start({ withInspect: false });
-    expect((await fetch(`${without.base}/inspect?mode=log`, { method: 'PUT' })).status).toBe(501);
+    expect((await put(`${without.base}/inspect?mode=log`)).status).toBe(501);
+  });
+
+  it('refuses every mutating route without the bearer token and keeps reading routes open', async () => {
+    const h = await start();
+    const attempts: Record<string, string>[] = [
+      {},
+      { authorization: 'Bearer wrong-token-0123456789' },
+      { authorization: TOKEN },
+    ];
+    for (const headers of attempts) {
+      const res = await fetch(`${h.base}/log-level?category=client&level=debug`, { method: 'PUT', headers });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer');
+      expect(await errorOf(res)).toContain('Authorization: Bearer');
+    }
+    expect((await fetch(`${h.base}/inspect?mode=log`, { method: 'PUT' })).status).toBe(401);
+    expect(h.levelCalls).toEqual([]);
+    expect(h.inspectCalls).toEqual([]);
+    for (const path of ['/healthz', '/readyz', '/metrics', '/actors']) {
+      expect((await fetch(`${h.base}${path}`)).status).toBe(200);
+    }
+  });
+
+  it('serves added routes with path parameters and JSON bodies', async () => {
+    const seen: unknown[] = [];
+    const h = await start({
+      routes: [
+        {
+          method: 'POST',
+          path: '/things',
+          auth: 'token',
+          async handle(ctx) {
+            seen.push(await ctx.json());
+            return { status: 202, body: { id: 'a' } };
+          },
+        },
+        { method: 'GET', path: '/things/:id', auth: 'open', handle: (ctx) => ({ status: 200, body: ctx.params }) },
+      ],
+    });
+    let res = await fetch(`${h.base}/things`, { method: 'POST', headers: AUTH, body: '{"x":1}' });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ id: 'a' });
+    expect(seen).toEqual([{ x: 1 }]);
+    res = await fetch(`${h.base}/things`, { method: 'POST', headers: AUTH, body: '{"x":' });
+    expect(res.status).toBe(400);
+    expect(await errorOf(res)).toContain('request body is not JSON');
+    res = await fetch(`${h.base}/things`, { method: 'POST', body: '{"x":1}' });
+    expect(res.status).toBe(401);
+    expect(seen).toHaveLength(1);
+    res = await fetch(`${h.base}/things/01J%20x`);
+    expect(await res.json()).toEqual({ id: '01J x' });
+    res = await fetch(`${h.base}/things`);
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('POST');
   });
 
   it('answers unknown paths with 404', async () => {

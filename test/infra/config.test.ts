@@ -36,7 +36,7 @@ describe('precedence: flags > env > file > defaults', () => {
   it('uses the seed defaults when nothing is given', () => {
     expect(loadConfig({})).toEqual(defaultConfig());
     expect(loadConfig({}).port).toBe(1485);
-    expect(loadConfig({}).admin).toEqual({ host: '127.0.0.1', port: 9485 });
+    expect(loadConfig({}).admin).toEqual({ host: '127.0.0.1', port: 9485, readyRequiresStore: false });
   });
 
   it('lets each source override the one below it, key by key', () => {
@@ -239,9 +239,13 @@ describe('configEnvVars', () => {
       'db.url',
       'hmac.secret',
       'hmac.salt',
+      'admin.token',
       'tls.certFile',
       'tls.keyFile',
+      'tls.port',
       'handlers',
+      'scheduler.mediaDir',
+      'process.name',
       ...LOG_CATEGORIES.map((c) => `log.categories.${c}`),
     ];
     expect([...paths].sort()).toEqual([...new Set(expected)].sort());
@@ -262,7 +266,12 @@ describe('configEnvVars', () => {
 
   it('marks the secrets and carries the defaults', () => {
     const vars = configEnvVars();
-    expect(vars.filter((v) => v.secret).map((v) => v.path)).toEqual(['db.url', 'hmac.secret', 'hmac.salt']);
+    expect(vars.filter((v) => v.secret).map((v) => v.path)).toEqual([
+      'db.url',
+      'hmac.secret',
+      'hmac.salt',
+      'admin.token',
+    ]);
     expect(vars.find((v) => v.path === 'port')).toMatchObject({ default: 1485, type: 'integer' });
     expect(vars.find((v) => v.path === 'processing.mode')).toMatchObject({ default: 'queued', type: 'enum' });
   });

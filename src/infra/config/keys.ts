@@ -31,7 +31,7 @@ export interface ConfigLeaf {
 }
 
 /** Keys whose value must never be printed; db.url only has its password masked. */
-const SECRET_PATHS = new Set(['hmac.secret', 'hmac.salt', 'db.url']);
+const SECRET_PATHS = new Set(['hmac.secret', 'hmac.salt', 'admin.token', 'db.url']);
 
 /** `rooms.autoApprove` → `MSGBOT_ROOMS_AUTO_APPROVE`. */
 export function envNameOf(segments: readonly string[]): string {

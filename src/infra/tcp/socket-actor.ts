@@ -69,7 +69,7 @@ export const socketActor = fromCallback<SocketCommand, SocketInput>(({ input, se
       push(chunk);
       return;
     }
-    // Issue 6 §1 (found by the 100,000-tiny-lines case): libuv reads up to 32 chunks of 64 KiB
+    // Found by the 100,000-tiny-lines robustness case: libuv reads up to 32 chunks of 64 KiB
     // per socket and turn, and every line costs an actor step, so one peer's burst of tiny lines
     // held the event loop for seconds. Framing a big chunk a slice per turn, with reading
     // stopped meanwhile, lets every other connection be served between the slices.
