@@ -23,6 +23,10 @@ export const benchArgsSchema = z.object({
   micro: z.boolean().default(false),
   /** run only the idle-connection memory measurement with this many connected phones */
   idle: z.number().int().min(1).max(50_000).optional(),
+  /** processing.durable of the gateway child (DESIGN.md §2 durable mailbox) */
+  durable: z.boolean().default(true),
+  /** SIGKILL the gateway at this second of the load, restart it on the same data, reconnect */
+  killAt: z.number().positive().max(600).optional(),
 });
 
 export type BenchArgs = z.infer<typeof benchArgsSchema>;
@@ -39,6 +43,9 @@ export const USAGE = `usage: npm run bench -- [options]
   --mode M         gateway processing.mode: queued | direct (default queued)
   --no-baseline    skip the bare newline-JSON echo baseline run
   --no-floor       skip the in-process actor floor (bench/floor.ts) measured after the runs
+  --no-durable     gateway without the durable mailbox (processing.durable false)
+  --kill-at S      kill -9 the gateway S s into the load, restart it on the same data and port,
+                   reconnect the clients; report lost and duplicated replies
   --cpu-prof DIR   CPU-profile the gateway child during the measured window into DIR, print its hot spots
   --micro          only the micro-benchmarks (framer, classifyLine v3.2/v3.3, HMAC, reply encoding, dedup)
   --idle N         only: N phones connected and idle; live heap per connection after a full GC
@@ -74,6 +81,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | 'help' {
       'cpu-prof': { type: 'string' },
       micro: { type: 'boolean' },
       idle: { type: 'string' },
+      'no-durable': { type: 'boolean' },
+      'kill-at': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -94,6 +103,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | 'help' {
     cpuProf: values['cpu-prof'],
     micro: values.micro,
     idle: num(values.idle, 'idle'),
+    durable: values['no-durable'] ? false : undefined,
+    killAt: num(values['kill-at'], 'kill-at'),
   });
   if (!parsed.success) throw new Error(z.prettifyError(parsed.error));
   return parsed.data;

@@ -60,6 +60,8 @@ export async function runIdle(n: number, json: boolean): Promise<number> {
       rooms: 1,
       bots: 5,
       mode: 'queued',
+      port: 0,
+      durable: true,
       secret: randomBytes(16).toString('hex'),
       salt: randomBytes(8).toString('hex'),
       dir,

@@ -11,6 +11,7 @@ import type { Config } from './infra/config/schema.js';
 import { maskUrlPassword } from './infra/config/secrets.js';
 import { toMermaid } from './infra/diagram.js';
 import { flushAndExit } from './infra/exit.js';
+import { openInbox } from './infra/inbox/open.js';
 import { processRowFor } from './infra/process-row.js';
 import type { MysqlStore } from './infra/store/mysql.js';
 import type { SqliteStore } from './infra/store/sqlite.js';
@@ -153,6 +154,9 @@ program
     const c = config();
     await withStore(
       async () => {
+        // DESIGN.md §2: the durable mailbox's own table (msgbot_inbox)
+        const inbox = openInbox(storeUrl(c), { connectTimeoutMs: c.db.connectTimeoutMs });
+        await inbox.migrate().finally(() => inbox.close());
         process.stdout.write(`migrated ${maskUrlPassword(storeUrl(c))}\n`);
       },
       { create: true },

@@ -17,6 +17,7 @@ import { type CliOrigin, cliPrefix, describeStore } from './infra/cli-hint.js';
 import { systemClock } from './infra/clock.js';
 import type { Config } from './infra/config/schema.js';
 import { maskUrlPassword } from './infra/config/secrets.js';
+import { openInbox } from './infra/inbox/open.js';
 import { createInspectObserver, startStatelyInspector } from './infra/inspect/index.js';
 import { createLoggers, type Loggers } from './infra/logger.js';
 import { createMetrics } from './infra/metrics.js';
@@ -130,6 +131,15 @@ export async function startDaemon(
     log.info(handlersFields(config.handlers, bot), 'operator handlers loaded');
   }
 
+  // DESIGN.md §2 durable mailbox: our own table in the same database, created here like `migrate` does
+  const inbox = config.processing.durable
+    ? openInbox(url, {
+        connectTimeoutMs: config.db.connectTimeoutMs,
+        onBadRow: (seq, error) => loggers.cat.database.error({ seq, error }, 'unreadable durable mailbox row'),
+      })
+    : undefined;
+  await inbox?.migrate();
+
   const metrics = createMetrics({ defaultMetrics: true });
   const inspector = createInspectObserver(loggers.cat.inspect);
   inspector.setEnabled(config.inspect === 'log');
@@ -149,6 +159,7 @@ export async function startDaemon(
     bots,
     inspect,
     tls: readTlsFiles(config.tls),
+    inbox,
     cliPrefix: cli.prefix,
     onDelivered: (reply) => dashboard?.feed.onDelivered(reply),
     // read at every ping row: without --name the name is known once the port is bound
@@ -255,9 +266,14 @@ export async function startDaemon(
         ),
       ],
     });
+    // the dashboard is at the url; its sign-in takes the admin token (adminToken in the file named)
     log.info(
-      { url: `http://${config.admin.host}:${admin.port}`, token: token.file ?? 'admin.token' },
-      'admin endpoint listening; open the url for the dashboard (sign in with adminToken from "token")',
+      {
+        url: `http://${config.admin.host}:${admin.port}`,
+        dashboard: `http://${config.admin.host}:${admin.port}/`,
+        token: token.file === undefined ? 'admin.token' : `adminToken in ${token.file}`,
+      },
+      'admin endpoint listening',
     );
   }
 
@@ -285,6 +301,7 @@ export async function startDaemon(
       await stately?.stop();
       await keeper?.stopped();
       await store.close();
+      await inbox?.close();
       log.info({ unfinished }, 'stopped');
     },
   };

@@ -20,6 +20,7 @@ import {
   standingOf,
 } from './connection-ports.js';
 import type { ChatMessage } from './job.js';
+import { isHoldableBeforeHandshake } from './pre-handshake.js';
 
 /**
  * One actor per TCP connection (DESIGN.md §2):
@@ -164,6 +165,11 @@ export const connectionMachine = setup({
       return decoded.kind === 'object' && parseHandshake(decoded.value).ok;
     },
     isEmptyLine: ({ event }) => event.type === 'LINE' && decodeLine(event.line).kind === 'empty',
+    // PROTOCOL §2.1, §5.3.1 [REC]: queued packets before the handshake are held, up to the limit
+    isHoldable: ({ context, event }) =>
+      event.type === 'LINE' &&
+      context.flow.pending.length < context.settings.maxPendingLines &&
+      isHoldableBeforeHandshake(event.line),
     isFull: ({ context }) => context.standing === 'full',
     silentTooLong: ({ context }) => context.ports.clock.now() - context.flow.lastReadAt >= context.settings.idleMs,
     pendingAtLimit: ({ context }) => context.flow.pending.length + 1 >= context.settings.maxPendingLines,
@@ -186,6 +192,11 @@ export const connectionMachine = setup({
     }),
     keepPending: ({ context, event }) => {
       if (event.type === 'LINE') context.flow.pending.push(event.line);
+    },
+    holdBeforeHandshake: ({ context, event }) => {
+      if (event.type !== 'LINE') return;
+      context.flow.pending.push(event.line);
+      context.ports.heldBeforeHandshake?.({ peer: context.peer });
     },
     assignVerdict: assign(({ context }, verdict: DeviceVerdict) => {
       const limit =
@@ -346,7 +357,8 @@ export const connectionMachine = setup({
   },
   initial: 'handshaking',
   states: {
-    // PROTOCOL §2.1–2.4: the first line is the handshake; anything else closes silently.
+    // PROTOCOL §2.1–2.4: the first line is the handshake; queued chat lines before it are held
+    // (§5.3.1 [REC], §6.5) until it arrives; anything else closes silently. The deadline stays.
     handshaking: {
       after: {
         handshake: {
@@ -358,6 +370,7 @@ export const connectionMachine = setup({
         LINE: [
           { guard: 'isEmptyLine' }, // PROTOCOL §1.3: empty lines are ignored
           { guard: 'isHandshake', target: 'approved', actions: 'assignHandshake' },
+          { guard: 'isHoldable', actions: 'holdBeforeHandshake' },
           { target: 'closed', actions: { type: 'setCloseReason', params: { reason: 'handshake-invalid' } } },
         ],
         LINES: { actions: 'splitLines' },

@@ -16,6 +16,7 @@ import {
   sendInBatches,
   stopGates,
 } from '../actors/dispatcher.js';
+import type { Inbox } from '../actors/inbox.js';
 import { type ChatMessage, type Job, type JobOutcome, roomKeyOf } from '../actors/job.js';
 import { fromJobRunner } from '../actors/job-runner.js';
 import { ConnectionRegistry } from '../actors/registry.js';
@@ -38,9 +39,11 @@ import type { Handshake, HmacKeys, OutgoingReply } from '../protocol/index.js';
 import { type ConnectionStats, connectionView, gateView } from './actors-view.js';
 import { DedupWindow } from './dedup.js';
 import { DeviceDirectory } from './devices.js';
+import { DurableMailbox } from './durable.js';
 import { PhoneListeners, type TlsPem } from './listeners.js';
 import { listeningFields } from './listening.js';
 import { PendingRoomNotices } from './pending-rooms.js';
+import { ReplayHold } from './replay-hold.js';
 import { RoomSaturationWatch } from './room-saturation.js';
 import { RoomDirectory } from './rooms.js';
 import { traceIdFactory } from './trace-id.js';
@@ -65,6 +68,8 @@ export interface GatewayOptions {
   cliPrefix?: string;
   /** told of every reply written to a phone (the dashboard's room page shows the bot's replies) */
   onDelivered?: (reply: OutgoingReply, key: string) => void;
+  /** the durable mailbox (DESIGN.md §2); without it accepted messages live in memory only */
+  inbox?: Inbox;
 }
 
 interface LiveInfo extends ConnectionStats {
@@ -94,6 +99,8 @@ export class Gateway {
   private readonly all = new Set<ConnectionActor>();
   private readonly dedup: DedupWindow;
   private readonly pairs: DedupWindow;
+  private readonly durable: DurableMailbox<DispatcherEvent> | undefined;
+  private readonly replayHold: ReplayHold;
   private readonly newTraceId = traceIdFactory();
   private readonly listeners: PhoneListeners;
   private readonly sampler: ProcessSampler;
@@ -142,6 +149,25 @@ export class Gateway {
       flushMs: config.telemetry.flushMs,
     });
     this.sampler = new ProcessSampler({ clock: this.clock });
+    this.replayHold = new ReplayHold(this.clock, config.processing.replayWindowMs, (messages) => {
+      for (const m of messages) this.durable?.expire(m);
+    });
+    this.durable =
+      opts.inbox === undefined
+        ? undefined
+        : new DurableMailbox<DispatcherEvent>({
+            inbox: opts.inbox,
+            clock: this.clock,
+            metrics: this.metrics,
+            log: loggers.cat.message,
+            replayWindowMs: config.processing.replayWindowMs,
+            dedupWindowMs: config.processing.dedupWindowMs,
+            writeWaitMs: config.processing.inboxWriteWaitMs,
+            forward: (events) => {
+              for (const event of events) this.outbox.push(event);
+              this.flushOutbox();
+            },
+          });
     this.settings = {
       handshakeMs: config.timers.handshakeMs,
       pingIntervalMs: config.timers.pingIntervalMs,
@@ -221,12 +247,59 @@ export class Gateway {
   /** Starts workers, telemetry and the listener (PROTOCOL §1.1). */
   async start(): Promise<this> {
     this.dispatcher.start();
+    await this.replay();
     this.telemetry.start();
     this.sampler.start();
     this.scheduleStandingRefresh();
     await this.listeners.start();
     this.opts.loggers.cat.client.info(listeningFields(this.opts.config, this.listeners), 'listening for phones');
     return this;
+  }
+
+  /**
+   * DESIGN.md §2 durable mailbox: unfinished messages inside the replay window are re-queued in
+   * their original order with their original trace ids; the de-duplication window is seeded from
+   * the record, so a phone that re-sends after the restart is answered once.
+   */
+  private async replay(): Promise<void> {
+    if (this.durable === undefined) return;
+    const { replay, expired, keys } = await this.durable.recover(dedupKeyOf);
+    for (const k of keys) {
+      const key = dedupKeyOf(k);
+      if (key !== undefined) this.dedup.add(key, k.receivedAt);
+    }
+    // handed on when their phone is back (see replayFor), so the replies find it
+    this.replayHold.add(replay, (m) => connectionKey(m.botName, m.deviceId));
+    this.durable.startPruning();
+    this.opts.loggers.cat.dispatch.info(
+      { replayed: replay.length, expired: expired.length, known: keys.length },
+      'durable mailbox recovered; replayed messages wait for their phones',
+    );
+  }
+
+  /** A device completed its handshake: its replayed messages go first (DESIGN.md §2). */
+  private replayFor(key: string, standing: Standing): void {
+    const messages = this.replayHold.take(key);
+    if (messages.length === 0) return;
+    if (standing !== 'full') {
+      // no longer approved: never answered, like any message of a device in limited mode
+      for (const m of messages) this.durable?.finish(m.traceId, 'failed');
+      this.opts.loggers.cat.message.warn({ count: messages.length }, 'replayed messages dropped: device not approved');
+      return;
+    }
+    this.metrics.durability.inc({ event: 'replayed' }, messages.length);
+    this.opts.loggers.cat.dispatch.info(
+      { botName: messages[0]!.botName, deviceId: messages[0]!.deviceId, replayed: messages.length },
+      'replayed messages handed on',
+    );
+    for (const message of messages) {
+      if (this.opts.config.processing.mode === 'direct') {
+        this.runDirect(message);
+        continue;
+      }
+      this.enqueued++;
+      this.toDispatcher({ type: 'ENQUEUE', job: this.jobOf(message, 0) });
+    }
   }
 
   /** Standing of live connections is re-read on the clock (within timers.standingRefreshMs). */
@@ -380,8 +453,13 @@ export class Gateway {
         const level = reason === 'eof' || reason === 'replaced' || reason === 'shutdown' ? 'info' : 'warn';
         loggers.cat.client[level]({ reason, ...identity(detail) }, 'connection closed');
       },
+      heldBeforeHandshake: ({ peer }) => {
+        m.durability.inc({ event: 'held-before-handshake' });
+        loggers.cat.client.debug({ peer }, 'packet before the handshake held');
+      },
       handshakeDone: ({ peer, key, handshake, verdict }) => {
         m.handshakes.inc({ outcome: 'ok' });
+        this.replayFor(key, standingOf(verdict.status));
         const entry = this.registry.get(key);
         if (entry !== undefined) {
           entry.info.status = verdict.status;
@@ -440,6 +518,7 @@ export class Gateway {
       return 'ignored';
     }
     log.debug({ traceId: message.traceId, room: message.room, channelId: message.channelId }, 'message accepted');
+    this.durable?.append(message); // DESIGN.md §2: stored before the dispatcher sees it
     if (!queued) {
       this.runDirect(message);
       return 'accepted';
@@ -458,7 +537,9 @@ export class Gateway {
    * flushed in order on the microtask queue, before any other I/O.
    */
   private toDispatcher(event: DispatcherEvent): void {
-    if (this.outbox.push(event) === 1) queueMicrotask(this.flushOutbox);
+    // DESIGN.md §2: with the durable mailbox, events wait until what they carry is stored
+    if (this.durable !== undefined) this.durable.push(event);
+    else if (this.outbox.push(event) === 1) queueMicrotask(this.flushOutbox);
   }
 
   private readonly sendToDispatcher = (event: DispatcherEvent): void => this.dispatcher.send(event);
@@ -484,7 +565,10 @@ export class Gateway {
   private duplicateOf(m: ChatMessage): string | undefined {
     if (m.logId !== null && m.channelId !== null) {
       const key = `${m.botName}\u0000${m.deviceId}\u0000${m.channelId}\u0000${m.logId}`;
-      if (this.dedup.check(key, m.receivedAt)) return 'duplicate dropped';
+      if (this.dedup.check(key, m.receivedAt)) {
+        if (this.durable?.fromBeforeRestart(key)) this.metrics.durability.inc({ event: 'duplicate-after-restart' });
+        return 'duplicate dropped';
+      }
     }
     const content = `${m.botName}\u0000${m.deviceId}\u0000${m.room}\u0000${m.sender}\u0000${m.text}`;
     const mine = m.legacyCallback ? 'legacy' : 'listener';
@@ -598,6 +682,7 @@ export class Gateway {
     m.gateWaitSeconds.observe(waitedMs / 1000);
     m.processingSeconds.observe((waitedMs + ranMs) / 1000);
     const log = this.opts.loggers.cat.message;
+    this.durable?.finish(job.id, outcome.status);
     if (this.notApproved.delete(job.id) && outcome.status === 'processed') {
       m.messages.inc({ outcome: 'not-approved' });
     } else if (outcome.status === 'processed') {
@@ -730,6 +815,7 @@ export class Gateway {
     this.clock.clearTimeout(this.standingTimer);
     const closed = this.listeners.close();
     for (const actor of this.all) actor.send({ type: 'MAILBOX_FULL' });
+    await this.durable?.drain(); // stored, then handed on
     this.flushOutbox(); // what was accepted is the dispatcher's before it closes
     this.dispatcher.send({ type: 'SHUTDOWN' });
     const until = Date.now() + deadlineMs;
@@ -753,10 +839,23 @@ export class Gateway {
     this.dispatcher.stop();
     stopGates(this.dispatcher.getSnapshot().context);
     this.sampler.stop();
+    this.replayHold.stop();
+    await this.durable?.stop();
     await this.telemetry.close(5_000);
     await closed;
     return { unfinished };
   }
+}
+
+/** The (bot, device, channelId, logId) de-duplication key (PROTOCOL §4.1 [REC]). */
+function dedupKeyOf(k: {
+  botName: string;
+  deviceId: string;
+  channelId: string | null;
+  logId: string | null;
+}): string | undefined {
+  if (k.logId === null || k.channelId === null) return undefined;
+  return `${k.botName}\u0000${k.deviceId}\u0000${k.channelId}\u0000${k.logId}`;
 }
 
 /** The dispatcher's settings from the `processing` config section. */

@@ -112,6 +112,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: 'replies whose connection key had no live connection',
       registers,
     }),
+    // DESIGN.md §2 durable mailbox, PROTOCOL §5.3.1 [REC]: what survived a restart or a reconnect
+    durability: new Counter({
+      name: 'msgbot_durability_total',
+      help: 'held-before-handshake lines, replayed and expired messages, duplicates caught after a restart, inbox write errors',
+      labelNames: ['event'] as const,
+      registers,
+    }),
     duplicates: new Counter({
       name: 'msgbot_duplicates_total',
       help: 'analyze packets dropped as repeats of (channelId, logId)',

@@ -41,6 +41,9 @@ beforeAll(async () => {
     MSGBOT_HMAC_SALT: KEYS.salt,
     // the per-message lines are debug: they show every accepted message's fate
     MSGBOT_LOG_CATEGORIES_MESSAGE: 'debug',
+    // These tests run three daemons at once on one data folder, which the durable mailbox does not
+    // support (each would replay and de-duplicate the others' messages; DESIGN.md §2).
+    MSGBOT_PROCESSING_DURABLE: 'false',
   };
   // The operator's way: the CLI against the same data folder, before the daemon starts.
   await cliOk(['migrate'], env);

@@ -46,7 +46,7 @@ async function startServe(): Promise<{ d: DaemonProcess; adminUrl: string; phone
     });
     daemons.push(d);
     try {
-      const listening = await d.waitLog((l) => String(l.msg).startsWith('admin endpoint listening'));
+      const listening = await d.waitLog((l) => l.msg === 'admin endpoint listening');
       const phones = await d.waitLog((l) => l.msg === 'listening for phones');
       return { d, adminUrl: String(listening.url), phonePort: Number(phones.port) };
     } catch (error) {

@@ -118,6 +118,16 @@ export const configSchema = z.object({
       stuckAfterMs: positiveInt
         .default(60_000)
         .describe('a room whose every perRoom slot is held by handlers running this long is warned about once'),
+      durable: z
+        .boolean()
+        .default(true)
+        .describe('store accepted messages in msgbot_inbox so that a crash or restart replays them'),
+      replayWindowMs: ms
+        .default(300_000)
+        .describe('unfinished messages younger than this are replayed at start; older ones expire'),
+      inboxWriteWaitMs: positiveInt
+        .default(1_000)
+        .describe('how long accepted messages wait for a slow durable write (MySQL) before they run anyway'),
     })
     .default({
       mode: 'queued',
@@ -135,6 +145,9 @@ export const configSchema = z.object({
       maxIdleGates: 1_000,
       errorReplies: 'full',
       stuckAfterMs: 60_000,
+      durable: true,
+      replayWindowMs: 300_000,
+      inboxWriteWaitMs: 1_000,
     }),
   rooms: z
     .object({
