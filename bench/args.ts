@@ -19,6 +19,10 @@ export const benchArgsSchema = z.object({
   floor: z.boolean().default(true),
   /** folder for a V8 CPU profile of the gateway child (`node --cpu-prof`) */
   cpuProf: z.string().min(1).optional(),
+  /** run only the micro-benchmarks (bench/micro) */
+  micro: z.boolean().default(false),
+  /** run only the idle-connection memory measurement with this many connected phones */
+  idle: z.number().int().min(1).max(50_000).optional(),
   /** processing.durable of the gateway child (DESIGN.md §2 durable mailbox) */
   durable: z.boolean().default(true),
   /** SIGKILL the gateway at this second of the load, restart it on the same data, reconnect */
@@ -43,6 +47,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --kill-at S      kill -9 the gateway S s into the load, restart it on the same data and port,
                    reconnect the clients; report lost and duplicated replies
   --cpu-prof DIR   CPU-profile the gateway child during the measured window into DIR, print its hot spots
+  --micro          only the micro-benchmarks (framer, classifyLine v3.2/v3.3, HMAC, reply encoding, dedup)
+  --idle N         only: N phones connected and idle; live heap per connection after a full GC
   --json           one machine-readable JSON object on stdout
   --help`;
 
@@ -73,6 +79,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | 'help' {
       'no-baseline': { type: 'boolean' },
       'no-floor': { type: 'boolean' },
       'cpu-prof': { type: 'string' },
+      micro: { type: 'boolean' },
+      idle: { type: 'string' },
       'no-durable': { type: 'boolean' },
       'kill-at': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -93,6 +101,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | 'help' {
     baseline: values['no-baseline'] ? false : undefined,
     floor: values['no-floor'] ? false : undefined,
     cpuProf: values['cpu-prof'],
+    micro: values.micro,
+    idle: num(values.idle, 'idle'),
     durable: values['no-durable'] ? false : undefined,
     killAt: num(values['kill-at'], 'kill-at'),
   });

@@ -6,8 +6,10 @@ import { type BenchArgs, parseBenchArgs, USAGE } from './args.js';
 import { ServerChild } from './child.js';
 import type { ServerSpec } from './fleet.js';
 import { type FloorResult, measureActorFloor } from './floor.js';
+import { runIdle } from './idle.js';
 import { runKillAt } from './kill-at.js';
 import { type LoadResult, runLoad } from './load.js';
+import { printMicro, runMicro } from './micro/run.js';
 import { formatProfile, type ProfileSummary, summarizeProfile } from './profile-top.js';
 import { round2 } from './stats.js';
 
@@ -210,6 +212,13 @@ async function main(): Promise<number> {
     return 0;
   }
   const a = args;
+  if (a.micro) {
+    const results = runMicro();
+    if (a.json) process.stdout.write(`${JSON.stringify({ micro: results })}\n`);
+    else printMicro(results);
+    return 0;
+  }
+  if (a.idle !== undefined) return runIdle(a.idle, a.json);
   const keys = { secret: randomBytes(16).toString('hex'), salt: randomBytes(8).toString('hex') };
   const dir = mkdtempSync(join(tmpdir(), 'msgbot-bench-'));
   if (a.killAt !== undefined) return killAtMain({ ...a, killAt: a.killAt }, keys, dir);

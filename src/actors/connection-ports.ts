@@ -1,6 +1,6 @@
 import type { AnyActorRef } from 'xstate';
-import type { Clock } from '../infra/clock.js';
 import type { Framing, Handshake, HmacKeys, PingReplyData } from '../protocol/index.js';
+import type { Clock } from './clock.js';
 import type { ChatMessage } from './job.js';
 
 /**

@@ -1,4 +1,4 @@
-import { type ActorRefFrom, assign, fromCallback, fromPromise, sendTo, setup } from 'xstate';
+import { type ActorRefFrom, assign, enqueueActions, fromCallback, fromPromise, sendTo, setup } from 'xstate';
 import {
   decodeLine,
   type Framing,
@@ -32,6 +32,8 @@ import { isHoldableBeforeHandshake } from './pre-handshake.js';
 /** Events the socket child sends to the connection. */
 export type SocketEvent =
   | { type: 'LINE'; line: Buffer }
+  /** every line of one socket read, in order (DESIGN.md §2: events may carry batches) */
+  | { type: 'LINES'; lines: readonly Buffer[] }
   | { type: 'OVERFLOW'; limit: number }
   | { type: 'EOF' }
   | { type: 'SOCKET_ERROR'; message: string }
@@ -53,9 +55,28 @@ export type ConnectionEvent =
   | { type: 'KICK'; reason: CloseReason }
   /** standing refresh (within timers.standingRefreshMs; PROTOCOL §7.10 reload) */
   | { type: 'STANDING'; status: string; maxMessageSize: number | null }
-  /** the dispatcher's backpressure (DESIGN.md §2) */
-  | { type: 'MAILBOX_FULL' }
-  | { type: 'MAILBOX_READY' };
+  /** the dispatcher's backpressure (DESIGN.md §2); `jobId` when the dispatcher refused an ENQUEUE */
+  | { type: 'MAILBOX_FULL'; jobId?: string }
+  | { type: 'MAILBOX_READY' }
+  /** the dispatcher refused an ENQUEUE after SHUTDOWN (the gateway is closing): ignored */
+  | { type: 'MAILBOX_CLOSED'; jobId: string };
+
+/**
+ * A direct line to the socket, filled in by a socket child that supports it (the real one,
+ * src/infra/tcp/socket-actor.ts) while it runs: DELIVER writes the reply with it in its own
+ * action instead of sending a WRITE event to the child (DESIGN.md §2, one event less per reply).
+ * `null` otherwise (test sockets): WRITE events as before.
+ */
+export interface SocketOut {
+  write: ((data: string) => void) | null;
+}
+
+/** What the `socket` child receives (`out` is for a socket child that supports direct writes). */
+export interface SocketInput {
+  socket: unknown;
+  limit: number;
+  out?: SocketOut;
+}
 
 export interface ConnectionInput {
   peer: string;
@@ -81,6 +102,7 @@ export interface ConnectionContext {
   ports: ConnectionPorts;
   settings: ConnectionSettings;
   socket: unknown;
+  out: SocketOut;
   openedAt: number;
   handshake: Handshake | null;
   key: string | null;
@@ -120,7 +142,7 @@ export const connectionMachine = setup({
   },
   actors: {
     // Supplied by infra (src/infra/tcp/socket-actor.ts) or by tests.
-    socket: fromCallback<SocketCommand, { socket: unknown; limit: number }>(() => () => {}),
+    socket: fromCallback<SocketCommand, SocketInput>(() => () => {}),
     registerDevice: fromPromise<DeviceVerdict, { ports: ConnectionPorts; handshake: Handshake }>(({ input }) =>
       input.ports.registerDevice(input.handshake),
     ),
@@ -208,6 +230,17 @@ export const connectionMachine = setup({
       context.flow.lastReadAt = context.ports.clock.now();
       handleLine(context, event.line, self);
     },
+    /** All lines of one read on an active connection, in one step. */
+    processLines: ({ context, event, self }) => {
+      if (event.type !== 'LINES') return;
+      context.flow.lastReadAt = context.ports.clock.now();
+      for (const line of event.lines) handleLine(context, line, self);
+    },
+    /** Before `active`, a batch is taken line by line (the handshake changes state mid-batch). */
+    splitLines: enqueueActions(({ event, enqueue }) => {
+      if (event.type !== 'LINES') return;
+      for (const line of event.lines) enqueue.raise({ type: 'LINE', line });
+    }),
     drainPending: ({ context, self }) => {
       context.flow.lastReadAt = context.ports.clock.now();
       const lines = context.flow.pending;
@@ -237,10 +270,13 @@ export const connectionMachine = setup({
       context.ports.sent('ping');
       return { type: 'WRITE', data: pingLine(context.handshake!.botName, now, context.framing) };
     }),
-    deliver: sendTo('socket', ({ context, event }) => {
-      if (event.type !== 'DELIVER') return { type: 'RESUME' };
+    deliver: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'DELIVER') return;
       context.ports.sent('messageResponse');
-      return { type: 'WRITE', data: messageResponseLine(event.reply, context.framing, context.ports.clock.now()) };
+      const data = messageResponseLine(event.reply, context.framing, context.ports.clock.now());
+      const write = context.out.write;
+      if (write !== null) write(data);
+      else enqueue.sendTo('socket', { type: 'WRITE', data });
     }),
     assignStanding: assign(({ context, event }) => {
       if (event.type !== 'STANDING') return {};
@@ -289,6 +325,7 @@ export const connectionMachine = setup({
     ports: input.ports,
     settings: input.settings,
     socket: input.socket,
+    out: { write: null },
     openedAt: input.ports.clock.now(),
     handshake: null,
     key: null,
@@ -305,7 +342,11 @@ export const connectionMachine = setup({
   invoke: {
     id: 'socket',
     src: 'socket',
-    input: ({ context }) => ({ socket: context.socket, limit: context.settings.maxLineBytes }),
+    input: ({ context }): SocketInput => ({
+      socket: context.socket,
+      limit: context.settings.maxLineBytes,
+      out: context.out,
+    }),
   },
   on: {
     KICK: { target: '.closed', actions: 'assignCloseFromEvent' },
@@ -332,6 +373,7 @@ export const connectionMachine = setup({
           { guard: 'isHoldable', actions: 'holdBeforeHandshake' },
           { target: 'closed', actions: { type: 'setCloseReason', params: { reason: 'handshake-invalid' } } },
         ],
+        LINES: { actions: 'splitLines' },
       },
     },
     // Handshake valid: the device's standing is looked up (or registered as pending).
@@ -369,6 +411,7 @@ export const connectionMachine = setup({
       on: {
         // PROTOCOL §2.1 [WIRE]: packets pipelined behind the handshake are kept, in order.
         LINE: [{ guard: 'pendingAtLimit', actions: ['keepPending', 'pauseReading'] }, { actions: 'keepPending' }],
+        LINES: { actions: 'splitLines' },
       },
     },
     active: {
@@ -384,6 +427,7 @@ export const connectionMachine = setup({
             flowing: {
               on: {
                 LINE: { actions: 'processLine' },
+                LINES: { actions: 'processLines' },
                 MAILBOX_FULL: { target: 'paused', actions: 'pauseReading' },
                 MAILBOX_READY: { actions: 'resubmitHeld' },
               },
@@ -393,6 +437,7 @@ export const connectionMachine = setup({
               on: {
                 // lines framed from the last chunk still arrive; they queue behind the held ones
                 LINE: { actions: 'processLine' },
+                LINES: { actions: 'processLines' },
                 MAILBOX_READY: { target: 'flowing', actions: 'resubmitHeld' },
               },
             },

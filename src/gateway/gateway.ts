@@ -1,5 +1,5 @@
 import type net from 'node:net';
-import { type Actor, type AnyActorRef, createActor, fromPromise, type InspectionEvent } from 'xstate';
+import { type Actor, type AnyActorRef, createActor, type InspectionEvent } from 'xstate';
 import { type ConnectionActor, connectionKey, connectionMachine } from '../actors/connection.js';
 import {
   type ChatVerdict,
@@ -9,12 +9,18 @@ import {
   type Standing,
   standingOf,
 } from '../actors/connection-ports.js';
-import { type DispatcherEvent, type DispatcherInput, dispatcherMachine, stopGates } from '../actors/dispatcher.js';
+import {
+  type DispatcherEvent,
+  type DispatcherInput,
+  dispatcherMachine,
+  sendInBatches,
+  stopGates,
+} from '../actors/dispatcher.js';
 import type { Inbox } from '../actors/inbox.js';
 import { type ChatMessage, type Job, type JobOutcome, roomKeyOf } from '../actors/job.js';
+import { fromJobRunner } from '../actors/job-runner.js';
 import { ConnectionRegistry } from '../actors/registry.js';
 import type { SendPort } from '../actors/send.js';
-import type { RunJobInput } from '../actors/worker.js';
 import type { BotModule, ConnectionInfo, GatewayServices } from '../handlers/api.js';
 import { failureFields } from '../handlers/failure-fields.js';
 import type { Router } from '../handlers/router.js';
@@ -100,6 +106,8 @@ export class Gateway {
   private readonly sampler: ProcessSampler;
   private readonly settings: ConnectionSettings;
   private readonly ports: ConnectionPorts;
+  /** the connection machine with its socket actor, provided once (StateMachine.provide builds a new machine) */
+  private readonly connectionLogic = connectionMachine.provide({ actors: { socket: socketActor } });
   private readonly services: GatewayServices;
   private router: Router;
   private standingTimer: unknown;
@@ -342,7 +350,7 @@ export class Gateway {
       maxOutboundBytes: this.opts.config.limits.maxOutboundBytes,
       destroyDelayMs: 1_000,
     };
-    const actor = createActor(connectionMachine.provide({ actors: { socket: socketActor } }), {
+    const actor = createActor(this.connectionLogic, {
       input: { peer, ports: this.ports, settings: this.settings, socket: handle },
       clock: this.clock,
       inspect: this.opts.inspect,
@@ -534,10 +542,13 @@ export class Gateway {
     else if (this.outbox.push(event) === 1) queueMicrotask(this.flushOutbox);
   }
 
+  private readonly sendToDispatcher = (event: DispatcherEvent): void => this.dispatcher.send(event);
+
   private readonly flushOutbox = (): void => {
     try {
-      // What the dispatcher's answers make connections submit meanwhile goes out in this loop too.
-      for (let i = 0; i < this.outbox.length; i++) this.dispatcher.send(this.outbox[i]!);
+      // What the dispatcher's answers make connections submit meanwhile goes out in this loop too;
+      // consecutive ENQUEUEs go as one ENQUEUE.BATCH (one dispatcher step).
+      sendInBatches(this.outbox, this.sendToDispatcher);
     } finally {
       // xstate turns a failing step into the dispatcher's error (logged fatal); never a stuck outbox
       this.outbox.length = 0;
@@ -862,9 +873,9 @@ export function dispatcherInputOf(p: Config['processing']): DispatcherInput {
   };
 }
 
-/** The workers' job runner: the promise actor's own signal aborts when the worker gives up. */
+/** The workers' job runner: the signal aborts when the worker gives up (deadline, crash, stop). */
 function dispatcherRunJob(gateway: Gateway) {
-  return fromPromise<void, RunJobInput>(({ input, signal }) => gateway.runJob(input.job, signal));
+  return fromJobRunner(({ input, signal }) => gateway.runJob(input.job, signal));
 }
 
 /** Log fields of a connection: its bot and device instead of the internal registry key. */
