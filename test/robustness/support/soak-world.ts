@@ -67,6 +67,9 @@ export class FakeSocket extends EventEmitter {
   setNoDelay(): this {
     return this;
   }
+  // the socket actor corks its writes per tick (net.Socket API); nothing is buffered here
+  cork(): void {}
+  uncork(): void {}
   write(data: string): boolean {
     this.out.push(data);
     return true;
