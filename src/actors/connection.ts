@@ -47,7 +47,7 @@ export type SocketCommand =
 export type ConnectionEvent =
   | SocketEvent
   /** a reply from a worker or handler, routed here by the registry (PROTOCOL §2.7) */
-  | { type: 'DELIVER'; reply: OutgoingReply }
+  | { type: 'DELIVER'; reply: OutgoingReply; event?: 'messageResponse' | 'scheduleMessage' }
   /** a newer connection took this key (PROTOCOL §2.7), or the gateway closes it */
   | { type: 'KICK'; reason: CloseReason }
   /** standing refresh (issue 2 §5, PROTOCOL §7.10 reload) */
@@ -228,8 +228,14 @@ export const connectionMachine = setup({
     }),
     deliver: sendTo('socket', ({ context, event }) => {
       if (event.type !== 'DELIVER') return { type: 'RESUME' };
-      context.ports.sent('messageResponse');
-      return { type: 'WRITE', data: messageResponseLine(event.reply, context.framing, context.ports.clock.now()) };
+      // PROTOCOL §5.4: scheduleMessage only in v3.3 framing; a v3.2.2 phone ignores it (§4.7)
+      const name =
+        context.framing === 'v3.3' && event.event === 'scheduleMessage' ? 'scheduleMessage' : 'messageResponse';
+      context.ports.sent(name);
+      return {
+        type: 'WRITE',
+        data: messageResponseLine(event.reply, context.framing, context.ports.clock.now(), name),
+      };
     }),
     assignStanding: assign(({ context, event }) => {
       if (event.type !== 'STANDING') return {};

@@ -12,7 +12,9 @@ import {
 } from '../actors/connection-ports.js';
 import { type DispatcherEvent, type DispatcherInput, dispatcherMachine, stopGates } from '../actors/dispatcher.js';
 import { type ChatMessage, type Job, type JobOutcome, roomKeyOf } from '../actors/job.js';
+import type { OutboundLink } from '../actors/outbound.js';
 import { ConnectionRegistry } from '../actors/registry.js';
+import type { SendOutcome, SendPort } from '../actors/send.js';
 import type { RunJobInput } from '../actors/worker.js';
 import type { BotModule, ConnectionInfo, GatewayServices } from '../handlers/api.js';
 import { createRouter } from '../handlers/router.js';
@@ -29,7 +31,9 @@ import { TelemetryWriter } from '../infra/telemetry/writer.js';
 import type { Handshake, HmacKeys, OutgoingReply } from '../protocol/index.js';
 import { DedupWindow } from './dedup.js';
 import { DeviceDirectory } from './devices.js';
+import { OutboundPaths } from './outbound-paths.js';
 import { RoomDirectory } from './rooms.js';
+import { Sender, type SendInput } from './sender.js';
 import { traceIdFactory } from './trace-id.js';
 
 export interface GatewayOptions {
@@ -73,6 +77,10 @@ export class Gateway {
   readonly devices: DeviceDirectory;
   readonly rooms: RoomDirectory;
   readonly dispatcher: Actor<typeof dispatcherMachine>;
+  /** one outbound path actor per phone (DESIGN.md §2) */
+  readonly paths: OutboundPaths;
+  /** replies, and the SendPort of scheduled and API sends (checks, outcomes, chat log) */
+  readonly sender: Sender;
   private readonly handshaking = new Set<ConnectionActor>();
   private readonly all = new Set<ConnectionActor>();
   private readonly dedup: DedupWindow;
@@ -133,8 +141,33 @@ export class Gateway {
       connections: () => this.connectionInfos(),
       reloadStanding: () => this.reloadStanding(),
     };
-    this.router = createRouter(opts.bots ?? []);
+    const admins = config.admins;
+    this.router = createRouter(opts.bots ?? [], {
+      // PROTOCOL §7.9 [REC]: admin-only commands are enforced, by the sender's user hash per bot
+      isAdmin: (m) => m.userHash !== null && (admins[m.botName]?.includes(m.userHash) ?? false),
+    });
     this.ports = this.createPorts();
+    this.paths = new OutboundPaths({
+      clock: this.clock,
+      idleMs: config.outbound.idleMs,
+      minGapMs: config.outbound.minGapMs,
+      link: (key) => this.linkOf(key),
+      log: loggers.cat.message,
+      inspect: opts.inspect,
+    });
+    this.sender = new Sender({
+      clock: this.clock,
+      outbound: config.outbound,
+      maxTextChars: config.limits.maxTextChars,
+      store,
+      paths: this.paths,
+      chatLog: (row) => this.telemetry.chat(row),
+      metrics: this.metrics,
+      log: loggers.cat.message,
+      standing: (botName, deviceId) => this.registry.get(connectionKey(botName, deviceId))?.info.standing,
+    });
+    (this.metrics.outboundQueued as { collect?: () => void }).collect = () =>
+      this.metrics.outboundQueued.set(this.paths.queued());
 
     const p = config.processing;
     this.dispatcher = createActor(
@@ -176,6 +209,31 @@ export class Gateway {
 
   get port(): number {
     return this.boundPort;
+  }
+
+  /** The SendPort every producer of outbound messages is given (scheduler, send API). */
+  get outbound(): SendPort {
+    return this.sender;
+  }
+
+  /** A message to a room, for code outside a handler; resolves with the outcome (never rejects). */
+  send(input: SendInput): Promise<SendOutcome> {
+    return this.sender.sendInput(input);
+  }
+
+  /** The connection holding `key`, for its outbound path; undefined while the phone is away. */
+  private linkOf(key: string): OutboundLink | undefined {
+    const entry = this.registry.get(key);
+    if (entry === undefined) return undefined;
+    const ref = entry.ref;
+    return {
+      standing: entry.info.standing,
+      deliver: (reply, event) => {
+        if (this.registry.get(key)?.ref !== ref) return false;
+        ref.send({ type: 'DELIVER', reply, event });
+        return true;
+      },
+    };
   }
 
   /** Starts workers, telemetry and the listener (PROTOCOL §1.1). */
@@ -290,6 +348,8 @@ export class Gateway {
           loggers.cat.client.info({ botName: handshake.botName, deviceId: handshake.deviceId }, 'connection replaced');
           previous.ref.send({ type: 'KICK', reason: 'replaced' });
         }
+        // sends held for this phone go out now (after handshakeComplete: the connection is mid-step)
+        this.paths.poke(key);
       },
       release: (key, self) => {
         this.registry.release(key, self);
@@ -398,6 +458,7 @@ export class Gateway {
       void this.rooms.status(message);
       return 'ignored';
     }
+    this.sender.served(message);
     log.debug({ traceId: message.traceId, room: message.room, channelId: message.channelId }, 'message accepted');
     if (!queued) {
       this.runDirect(message);
@@ -515,13 +576,21 @@ export class Gateway {
       log.debug({ traceId: message.traceId, roomStatus: status }, 'room not approved; no reply');
       return;
     }
-    const key = connectionKey(message.botName, message.deviceId);
     const result = await handleMessage(message, {
       router: this.router,
-      deliver: (reply: OutgoingReply) => this.deliver(key, reply, message.traceId),
+      send: (packets, abandoned) => this.sender.replies(message, packets, abandoned),
+      sendTo: (m, r) =>
+        this.sender.sendInput({
+          botName: m.botName,
+          channelId: r.channelId,
+          deviceId: r.device,
+          text: r.text,
+          media: r.media,
+          traceId: m.traceId,
+        }),
       services: this.services,
       clock: this.clock,
-      replyGapMs: this.opts.config.processing.replyGapMs,
+      replyGapMs: this.opts.config.outbound.minGapMs,
       maxTextChars: this.opts.config.limits.maxTextChars,
       signal,
       // The runner binds the trace id for ctx.log itself; `log` here would write the field twice.
@@ -530,18 +599,6 @@ export class Gateway {
     });
     // issue 5 §2: the handler stage of the trace
     log.debug({ traceId: message.traceId, replies: result.replies, aborted: result.aborted }, 'handler finished');
-  }
-
-  /** PROTOCOL §2.7: replies go to whichever connection holds the key now. */
-  deliver(key: string, reply: OutgoingReply, traceId: string): void {
-    const entry = this.registry.get(key);
-    if (entry === undefined) {
-      this.metrics.repliesUndelivered.inc();
-      this.opts.loggers.cat.message.warn({ traceId }, 'reply dropped: the device is not connected');
-      return;
-    }
-    entry.ref.send({ type: 'DELIVER', reply });
-    this.opts.loggers.cat.message.debug({ traceId }, 'reply sent');
   }
 
   private onOutcome(job: Job, outcome: JobOutcome, waitedMs: number, ranMs: number): void {
@@ -611,6 +668,7 @@ export class Gateway {
       entry.info.standing = standingOf(known.status);
       entry.info.maxMessageSize = known.maxMessageSize;
       entry.ref.send({ type: 'STANDING', status: known.status, maxMessageSize: known.maxMessageSize });
+      this.paths.poke(key);
     }
     // the rooms of these bots are re-read in one query per bot, so messages rarely wait for a lookup
     await this.rooms.refresh(new Set(live.map(([, e]) => e.info.handshake.botName)));
@@ -643,6 +701,7 @@ export class Gateway {
         botGates: [...d.context.botGates].map(([key, gate]) => ({ key, ...gateView(gate) })),
         roomGates: [...d.context.roomGates].map(([key, gate]) => ({ key, ...gateView(gate) })),
       },
+      outbound: this.paths.views().map(({ key: _key, ...view }) => view),
     };
   }
 
@@ -676,7 +735,11 @@ export class Gateway {
     this.flushOutbox(); // what was accepted is the dispatcher's before it closes
     this.dispatcher.send({ type: 'SHUTDOWN' });
     const until = Date.now() + deadlineMs;
-    while (Date.now() < until && (this.dispatcher.getSnapshot().context.running > 0 || this.directRunning > 0)) {
+    // what handlers still send to connected phones may go out within the deadline too
+    while (
+      Date.now() < until &&
+      (this.dispatcher.getSnapshot().context.running > 0 || this.directRunning > 0 || this.paths.deliverable())
+    ) {
       await new Promise((r) => setTimeout(r, 20));
     }
     const ctx = this.dispatcher.getSnapshot().context;
@@ -692,6 +755,7 @@ export class Gateway {
         for (const job of queue.jobs) log.warn({ traceId: job.id, stage: 'waiting' }, 'message abandoned at shutdown');
       }
     }
+    this.paths.shutdown(); // every send still queued fails `shutdown`, with its chat-log-free outcome
     for (const actor of [...this.all]) actor.send({ type: 'KICK', reason: 'shutdown' });
     this.dispatcher.stop();
     stopGates(this.dispatcher.getSnapshot().context);

@@ -23,6 +23,11 @@ export interface Router {
 export interface RouterOptions {
   /** false leaves the built-in commands out (default true) */
   builtins?: boolean;
+  /**
+   * Whether the sender may run `adminOnly` commands (config `admins`). Absent: nobody may
+   * (PROTOCOL §7.9 [REC]: the reference declared admin_only and ignored it).
+   */
+  isAdmin?(message: ChatMessage): boolean;
 }
 
 /** PROTOCOL §7.9: the reply when a command's run throws. */
@@ -61,6 +66,14 @@ export function createRouter(modules: readonly BotModule[], options: RouterOptio
       return;
     }
     const { def, line } = route;
+    if (def.adminOnly === true && options.isAdmin?.(message) !== true) {
+      // PROTOCOL §7.9 [REC]: others get nothing; the attempt is logged.
+      base.log.warn(
+        { command: def.prefix, botName: message.botName, userHash: message.userHash, sender: message.sender },
+        'admin-only command refused',
+      );
+      return;
+    }
     // PROTOCOL §7.9, in the order listed there: parameter validation, channel restriction, prompt.
     const checked = validateParams(line.params, def.params);
     if (!checked.ok) {
@@ -95,6 +108,7 @@ function makeContext(base: ContextBase, message: ChatMessage, command: CommandIn
     room: message.room,
     command,
     reply: base.reply,
+    send: base.send,
     signal: base.signal,
     now: base.now,
     gateway: base.gateway,

@@ -111,6 +111,17 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: 'replies whose connection key had no live connection',
       registers,
     }),
+    sends: new Counter({
+      name: 'msgbot_sends_total',
+      help: 'sends of the outbound paths by kind (reply, scheduled, api) and outcome (delivered or the failure reason)',
+      labelNames: ['kind', 'outcome'] as const,
+      registers,
+    }),
+    outboundQueued: new Gauge({
+      name: 'msgbot_outbound_queued',
+      help: 'sends waiting on the outbound paths (room gap, media wait, phone away)',
+      registers,
+    }),
     duplicates: new Counter({
       name: 'msgbot_duplicates_total',
       help: 'analyze packets dropped as repeats of (channelId, logId)',
