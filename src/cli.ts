@@ -8,6 +8,7 @@ import { maskUrlPassword } from './infra/config/secrets.js';
 import { toMermaid } from './infra/diagram.js';
 import { openStore } from './infra/store/open.js';
 import type { Store } from './infra/store/types.js';
+import { registerSendCommand } from './send-cli.js';
 
 const program = new Command('msgbot-gateway')
   .description('Server for MessengerBot R bridge phones (KakaoTalk bots)')
@@ -202,6 +203,8 @@ for (const [name, st] of STATUS_VERBS) {
       });
     });
 }
+
+registerSendCommand(program, () => config());
 
 program
   .command('config')

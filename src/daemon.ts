@@ -5,6 +5,7 @@ import { Gateway } from './gateway/gateway.js';
 import { resolveAdminToken, resolveKeys } from './gateway/secrets.js';
 import type { BotModule } from './handlers/api.js';
 import { loadHandlerModule } from './handlers/load.js';
+import { messageRoutes } from './infra/admin/message-routes.js';
 import { startAdminServer } from './infra/admin/server.js';
 import type { Config } from './infra/config/schema.js';
 import { maskUrlPassword } from './infra/config/secrets.js';
@@ -141,6 +142,10 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
       actors: () => gateway.actors(),
       setLogLevel: (category, level) => loggers.setLevel(category as never, level as never),
       setInspect: (mode) => inspector.setEnabled(mode === 'log'),
+      routes: messageRoutes({
+        accept: (input, kind) => gateway.sender.accept(input, kind),
+        outcome: (id) => gateway.sender.outcomes.get(id),
+      }),
     });
     log.info({ url: `http://${config.admin.host}:${admin.port}` }, 'admin endpoint listening');
   }

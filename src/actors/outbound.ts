@@ -133,7 +133,8 @@ function pump(context: OutboundContext): void {
       const readyAt = last === undefined ? now : last + item.gapMs;
       if (readyAt > now) {
         // later sends to this room wait behind this one (per-room order)
-        (blocked ??= new Set()).add(item.roomKey);
+        blocked ??= new Set();
+        blocked.add(item.roomKey);
         if (readyAt < wake) wake = readyAt;
       } else if (link.deliver(item.reply, item.kind === 'scheduled' ? 'scheduleMessage' : 'messageResponse')) {
         context.lastSent.set(item.roomKey, now);

@@ -28,7 +28,7 @@ import { type SocketHandle, socketActor } from '../infra/tcp/socket-actor.js';
 import { ProcessSampler } from '../infra/telemetry/process-stats.js';
 import { chatLogRow, pingRow } from '../infra/telemetry/rows.js';
 import { TelemetryWriter } from '../infra/telemetry/writer.js';
-import type { Handshake, HmacKeys, OutgoingReply } from '../protocol/index.js';
+import type { Handshake, HmacKeys } from '../protocol/index.js';
 import { DedupWindow } from './dedup.js';
 import { DeviceDirectory } from './devices.js';
 import { OutboundPaths } from './outbound-paths.js';
