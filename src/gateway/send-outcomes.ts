@@ -34,6 +34,12 @@ export class SendOutcomes {
     }
   }
 
+  /** The phone a send goes to, once the front has resolved it. */
+  setDevice(id: string, deviceId: string): void {
+    const record = this.byId.get(id);
+    if (record !== undefined) record.deviceId = deviceId;
+  }
+
   settle(outcome: SendOutcome): void {
     const record = this.byId.get(outcome.id);
     if (record === undefined) return;

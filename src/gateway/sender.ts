@@ -141,6 +141,14 @@ export class Sender implements SendPort {
 
   /** SendPort: a scheduled or API send. Never rejects; resolves once, with the outcome. */
   async send(request: SendRequest): Promise<SendOutcome> {
+    return (await this.start(request)).done;
+  }
+
+  /**
+   * Checks the send and queues it on its phone's path; resolves once that is done (the outcome
+   * follows in `done`). A send that fails its checks has its outcome at once.
+   */
+  private async start(request: SendRequest): Promise<{ done: Promise<SendOutcome> }> {
     if (this.outcomes.get(request.id) === undefined) this.remember(request);
     let prepared: { item: Omit<OutboundItem, 'settle'>; deviceId: string } | SendOutcome;
     try {
@@ -148,9 +156,9 @@ export class Sender implements SendPort {
     } catch (error) {
       prepared = this.failed(request, 'not-approved', `lookup failed: ${(error as Error).message}`);
     }
-    if ('status' in prepared) return this.finish(request, prepared);
+    if ('status' in prepared) return { done: Promise.resolve(this.finish(request, prepared)) };
     const { item, deviceId } = prepared;
-    return new Promise<SendOutcome>((resolve) => {
+    const done = new Promise<SendOutcome>((resolve) => {
       this.deps.paths.submit(request.botName, deviceId, [
         {
           ...item,
@@ -167,18 +175,17 @@ export class Sender implements SendPort {
         },
       ]);
     });
+    return { done };
   }
 
   /**
-   * Accepts a send for the admin API: the id at once, the outcome later in `outcomes`.
-   * Resolves once the send is checked and queued (or failed its checks).
+   * Accepts a send for the admin API: resolves once it is checked and queued (or failed its
+   * checks, or already went out), with its record; the outcome follows in `outcomes`.
    */
   async accept(input: SendInput, kind: SendKind = 'api'): Promise<SendRecord> {
     const request = this.requestOf(input, kind);
     this.remember(request);
-    const done = this.send(request);
-    // the checks take a few lookups; a send that fails them is answered as failed at once
-    await Promise.race([done, new Promise((r) => setImmediate(r))]);
+    await this.start(request);
     return this.outcomes.get(request.id)!;
   }
 
@@ -254,6 +261,7 @@ export class Sender implements SendPort {
         'no phone has served this room since the gateway started; give a device',
       );
     }
+    this.outcomes.setDevice(request.id, deviceId);
     const key = { botName: request.botName, deviceId };
     const live = this.deps.standing(request.botName, deviceId);
     if (live === 'limited') return this.failed(request, 'not-approved', 'the device is not approved', deviceId);
@@ -293,10 +301,7 @@ export class Sender implements SendPort {
   }
 
   private failed(request: SendRequest, reason: SendFailureReason, detail: string, deviceId?: string): SendOutcome {
-    if (deviceId !== undefined) {
-      const record = this.outcomes.get(request.id);
-      if (record !== undefined && record.deviceId === undefined) this.outcomes.add({ ...record, deviceId });
-    }
+    if (deviceId !== undefined) this.outcomes.setDevice(request.id, deviceId);
     return { id: request.id, status: 'failed', reason, detail, at: this.deps.clock.now() };
   }
 
