@@ -253,13 +253,10 @@ export class Sender implements SendPort {
       }
     }
     const served = this.lastServed.get(`${request.botName}\u0000${request.channelId}`);
-    const deviceId = request.deviceId ?? served?.deviceId;
+    const deviceId =
+      request.deviceId ?? served?.deviceId ?? (await this.deviceOfRoom(request.botName, request.channelId));
     if (deviceId === undefined) {
-      return this.failed(
-        request,
-        'no-connection',
-        'no phone has served this room since the gateway started; give a device',
-      );
+      return this.failed(request, 'no-connection', 'no phone of this bot serves this room; give a device');
     }
     this.outcomes.setDevice(request.id, deviceId);
     const key = { botName: request.botName, deviceId };
@@ -298,6 +295,19 @@ export class Sender implements SendPort {
         expiresAt: now + this.deps.outbound.holdMs,
       },
     };
+  }
+
+  /**
+   * The phone for a room nobody relayed since start: among its kb_rooms rows, an approved one
+   * whose phone is connected, else the most recently updated approved one, else any.
+   */
+  private async deviceOfRoom(botName: string, channelId: string): Promise<string | undefined> {
+    const rows = (await this.deps.store.listRooms({ botName })).filter((r) => r.roomId === channelId);
+    const approved = rows.filter((r) => r.status === 'approved');
+    const live = approved.find((r) => this.deps.standing(botName, r.deviceId) !== undefined);
+    if (live !== undefined) return live.deviceId;
+    const newest = [...approved].sort((a, b) => (b.updatedAt ?? '').localeCompare(a.updatedAt ?? ''))[0];
+    return (newest ?? rows[0])?.deviceId;
   }
 
   private failed(request: SendRequest, reason: SendFailureReason, detail: string, deviceId?: string): SendOutcome {
