@@ -130,6 +130,8 @@ export class Sender implements SendPort {
     if (outcome.status === 'delivered') {
       this.replyDelivered.inc();
       this.deps.chatLog(sentChatLogRow(reply, false, outcome.at));
+      // issue 5 §2: the reply stage of the trace
+      this.deps.log.debug({ traceId: message.traceId }, 'reply sent');
       return;
     }
     this.deps.metrics.sends.inc({ kind: 'reply', outcome: outcome.reason });
