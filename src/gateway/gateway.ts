@@ -82,6 +82,8 @@ export class Gateway {
   /** replies, and the SendPort of scheduled and API sends (checks, outcomes, chat log) */
   readonly sender: Sender;
   private readonly handshaking = new Set<ConnectionActor>();
+  /** one outbound link per registry entry (the outbound paths ask on every send) */
+  private readonly links = new WeakMap<object, OutboundLink>();
   private readonly all = new Set<ConnectionActor>();
   private readonly dedup: DedupWindow;
   private readonly pairs: DedupWindow;
@@ -225,15 +227,23 @@ export class Gateway {
   private linkOf(key: string): OutboundLink | undefined {
     const entry = this.registry.get(key);
     if (entry === undefined) return undefined;
-    const ref = entry.ref;
-    return {
-      standing: entry.info.standing,
-      deliver: (reply, event) => {
-        if (this.registry.get(key)?.ref !== ref) return false;
-        ref.send({ type: 'DELIVER', reply, event });
-        return true;
-      },
-    };
+    let link = this.links.get(entry);
+    if (link === undefined) {
+      const ref = entry.ref;
+      const registry = this.registry;
+      link = {
+        get standing() {
+          return entry.info.standing;
+        },
+        deliver: (reply, event) => {
+          if (registry.get(key)?.ref !== ref) return false;
+          ref.send({ type: 'DELIVER', reply, event });
+          return true;
+        },
+      };
+      this.links.set(entry, link);
+    }
+    return link;
   }
 
   /** Starts workers, telemetry and the listener (PROTOCOL §1.1). */

@@ -96,33 +96,37 @@ export class Sender implements SendPort {
    * A handler's reply packets to the phone that sent `message` (PROTOCOL §7.7 step 7); one event
    * on its outbound path. Resolves when every packet has its outcome.
    */
-  replies(message: ChatMessage, packets: readonly ReplyPacket[], signal?: AbortSignal): Promise<number> {
+  replies(message: ChatMessage, packets: readonly ReplyPacket[], signal?: AbortSignal): number | Promise<number> {
     const now = this.deps.clock.now();
     const expiresAt = now + this.deps.outbound.holdMs;
     const roomKey = message.channelId ?? `\u0000${message.room}`;
+    let left = packets.length;
+    let delivered = 0;
+    let done: ((n: number) => void) | undefined;
+    const items: OutboundItem[] = [];
+    for (const packet of packets) {
+      items.push({
+        id: message.traceId,
+        kind: 'reply',
+        traceId: message.traceId,
+        roomKey,
+        reply: packet.reply,
+        gapMs: packet.gapMs,
+        holdMs: mediaHoldMs(packet.reply),
+        expiresAt,
+        signal,
+        settle: (outcome) => {
+          this.settledReply(message, packet.reply, outcome);
+          if (outcome.status === 'delivered') delivered++;
+          if (--left === 0) done?.(delivered);
+        },
+      });
+    }
+    this.deps.paths.submit(message.botName, message.deviceId, items);
+    // the usual case: written in the SEND step itself, so no promise is needed
+    if (left === 0) return delivered;
     return new Promise<number>((resolve) => {
-      let left = packets.length;
-      let delivered = 0;
-      const items: OutboundItem[] = [];
-      for (const packet of packets) {
-        items.push({
-          id: message.traceId,
-          kind: 'reply',
-          traceId: message.traceId,
-          roomKey,
-          reply: packet.reply,
-          gapMs: packet.gapMs,
-          holdMs: mediaHoldMs(packet.reply),
-          expiresAt,
-          signal,
-          settle: (outcome) => {
-            this.settledReply(message, packet.reply, outcome);
-            if (outcome.status === 'delivered') delivered++;
-            if (--left === 0) resolve(delivered);
-          },
-        });
-      }
-      this.deps.paths.submit(message.botName, message.deviceId, items);
+      done = resolve;
     });
   }
 

@@ -28,7 +28,7 @@ export interface RunnerDeps {
    * key (DESIGN.md §2), which paces them; resolves when each has its outcome, with the number
    * delivered. Packets not sent yet when `signal` aborts are dropped.
    */
-  send(packets: readonly ReplyPacket[], signal: AbortSignal): Promise<number>;
+  send(packets: readonly ReplyPacket[], signal: AbortSignal): number | Promise<number>;
   services: GatewayServices;
   clock: Clock;
   /** gap between consecutive packets of one message (outbound.minGapMs; PROTOCOL §4.4 [REF] 1 s) */

@@ -135,3 +135,14 @@ describe('outbound path: lifecycle', () => {
     expect(h.actor.getSnapshot().value).toBe('idle');
   });
 });
+
+describe('outbound path: holdMs 0', () => {
+  it('still sends to a connected phone at once, and fails a send to an away phone at once', () => {
+    const h = outboundHarness({ holdMs: 0, minGapMs: 0 });
+    const a = h.send();
+    expect(h.outcomes.get(a)?.status).toBe('delivered');
+    h.disconnect();
+    const b = h.send();
+    expect(h.outcomes.get(b)).toMatchObject({ status: 'failed', reason: 'expired' });
+  });
+});

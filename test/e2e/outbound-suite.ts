@@ -105,6 +105,28 @@ export function outboundSuite(env: () => Promise<ScenarioEnv & { drop(): Promise
     expect(unknown).toMatchObject({ status: 'failed', reason: 'no-connection' });
   });
 
+  it('a scheduled send reaches a v3.2.2 phone as messageResponse (it ignores scheduleMessage, PROTOCOL §4.7)', async () => {
+    const world = w!;
+    await world.t.store.setRoomStatus(BOT, CHANNEL, 'approved', DEVICE);
+    const c = await world.phone();
+    const outcome = await world.t.gateway.outbound.send({
+      id: '01JSCHEDULED0000000000000B',
+      kind: 'scheduled',
+      botName: BOT,
+      deviceId: DEVICE,
+      channelId: CHANNEL,
+      roomTitle: ROOM,
+      text: '주간 공지',
+      traceId: '01JSCHEDULED0000000000000B',
+      scheduleId: 8,
+    });
+    expect(outcome).toMatchObject({ status: 'delivered', deviceId: DEVICE });
+    const packet = await c.next((p) => p.event === 'messageResponse');
+    expect(packet.data).toEqual({ room: ROOM, channel_id: CHANNEL, bot_name: BOT, text: '주간 공지' });
+    const [row] = await world.ourRows(1);
+    expect(Number(row!.is_scheduled)).toBe(1);
+  });
+
   it('a scheduled send reaches a v3.3.3 phone as scheduleMessage and is logged is_scheduled = 1', async () => {
     const world = w!;
     await world.t.store.setRoomStatus(BOT, CHANNEL, 'approved', V33_DEVICE);
