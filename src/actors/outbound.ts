@@ -115,6 +115,10 @@ function pump(context: OutboundContext): void {
   let kept = 0;
   for (let i = 0; i < queue.length; i++) {
     const item = queue[i]!;
+    if (item.expiresAt < now) {
+      fail(context, item, 'expired', 'the phone did not take it within outbound.holdMs', now);
+      continue;
+    }
     if (item.signal?.aborted === true) {
       fail(context, item, 'expired', 'its message was abandoned (deadline or shutdown)', now);
       continue;
@@ -147,7 +151,7 @@ function pump(context: OutboundContext): void {
     } else if (link !== undefined && context.holdUntil > now && context.holdUntil < wake) {
       wake = context.holdUntil;
     }
-    // checked only for what could not go now, so outbound.holdMs 0 still sends to a connected phone
+    // at its expiry instant a send may still go; only what cannot go now fails (outbound.holdMs 0)
     if (item.expiresAt <= now) {
       fail(context, item, 'expired', 'the phone did not take it within outbound.holdMs', now);
       continue;
