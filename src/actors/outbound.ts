@@ -192,10 +192,12 @@ export const outboundMachine = setup({
     },
   },
   actions: {
-    enqueue: ({ context, event }) => {
+    // one action, not enqueue + pump: every action is an inspection event, on the hot path
+    accept: ({ context, event }) => {
       if (event.type !== 'SEND') return;
       for (const item of event.items) context.queue.push(item);
       context.lastActivityAt = context.ports.clock.now();
+      pump(context);
     },
     pump: ({ context }) => pump(context),
     failAll: ({ context }) => {
@@ -242,7 +244,7 @@ export const outboundMachine = setup({
         ],
       },
       on: {
-        SEND: { actions: ['enqueue', 'pump'] },
+        SEND: { actions: 'accept' },
         CONNECTED: {},
       },
     },
@@ -253,7 +255,7 @@ export const outboundMachine = setup({
         wake: { target: 'waiting', reenter: true, actions: 'pump' },
       },
       on: {
-        SEND: { target: 'waiting', reenter: true, actions: ['enqueue', 'pump'] },
+        SEND: { target: 'waiting', reenter: true, actions: 'accept' },
         CONNECTED: { target: 'waiting', reenter: true, actions: 'pump' },
       },
     },
