@@ -19,6 +19,14 @@ export const benchArgsSchema = z.object({
   floor: z.boolean().default(true),
   /** folder for a V8 CPU profile of the gateway child (`node --cpu-prof`) */
   cpuProf: z.string().min(1).optional(),
+  /** run only the micro-benchmarks (bench/micro) */
+  micro: z.boolean().default(false),
+  /** run only the idle-connection memory measurement with this many connected phones */
+  idle: z.number().int().min(1).max(50_000).optional(),
+  /** processing.durable of the gateway child (DESIGN.md §2 durable mailbox) */
+  durable: z.boolean().default(true),
+  /** SIGKILL the gateway at this second of the load, restart it on the same data, reconnect */
+  killAt: z.number().positive().max(600).optional(),
 });
 
 export type BenchArgs = z.infer<typeof benchArgsSchema>;
@@ -35,7 +43,12 @@ export const USAGE = `usage: npm run bench -- [options]
   --mode M         gateway processing.mode: queued | direct (default queued)
   --no-baseline    skip the bare newline-JSON echo baseline run
   --no-floor       skip the in-process actor floor (bench/floor.ts) measured after the runs
+  --no-durable     gateway without the durable mailbox (processing.durable false)
+  --kill-at S      kill -9 the gateway S s into the load, restart it on the same data and port,
+                   reconnect the clients; report lost and duplicated replies
   --cpu-prof DIR   CPU-profile the gateway child during the measured window into DIR, print its hot spots
+  --micro          only the micro-benchmarks (framer, classifyLine v3.2/v3.3, HMAC, reply encoding, dedup)
+  --idle N         only: N phones connected and idle; live heap per connection after a full GC
   --json           one machine-readable JSON object on stdout
   --help`;
 
@@ -66,6 +79,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | 'help' {
       'no-baseline': { type: 'boolean' },
       'no-floor': { type: 'boolean' },
       'cpu-prof': { type: 'string' },
+      micro: { type: 'boolean' },
+      idle: { type: 'string' },
+      'no-durable': { type: 'boolean' },
+      'kill-at': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -84,6 +101,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | 'help' {
     baseline: values['no-baseline'] ? false : undefined,
     floor: values['no-floor'] ? false : undefined,
     cpuProf: values['cpu-prof'],
+    micro: values.micro,
+    idle: num(values.idle, 'idle'),
+    durable: values['no-durable'] ? false : undefined,
+    killAt: num(values['kill-at'], 'kill-at'),
   });
   if (!parsed.success) throw new Error(z.prettifyError(parsed.error));
   return parsed.data;

@@ -173,6 +173,13 @@ export class ServerChild {
     return (utime + stime) / CLK_TCK;
   }
 
+  /** SIGKILL, as a crash or `kill -9` would end it (`--kill-at`). */
+  async kill(): Promise<void> {
+    if (this.sampler !== undefined) clearInterval(this.sampler);
+    this.proc.kill('SIGKILL');
+    await this.exited;
+  }
+
   /** Ends the child's stdin (its signal to stop gracefully); kills it if it takes too long. */
   async stop(timeoutMs = 15_000): Promise<number | null> {
     if (this.sampler !== undefined) clearInterval(this.sampler);

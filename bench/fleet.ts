@@ -14,6 +14,10 @@ export const serverSpecSchema = z.object({
   secret: z.string().min(1),
   salt: z.string().min(1),
   dir: z.string().min(1),
+  /** 0 = any free port; a restarted server (`--kill-at`) listens where the first one did */
+  port: z.number().int().nonnegative().default(0),
+  /** processing.durable: the durable mailbox (DESIGN.md §2) in the bench database */
+  durable: z.boolean().default(true),
 });
 export type ServerSpec = z.infer<typeof serverSpecSchema>;
 

@@ -1,18 +1,19 @@
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type AnyActorLogic, createActor, fromCallback, fromPromise } from 'xstate';
+import { type AnyActorLogic, createActor, fromCallback } from 'xstate';
 import { z } from 'zod';
 import {
   type ConnectionActor,
   type ConnectionEvent,
   connectionMachine,
   type SocketCommand,
+  type SocketInput,
 } from '../src/actors/connection.js';
 import type { ConnectionPorts, ConnectionSettings } from '../src/actors/connection-ports.js';
 import { type DispatcherInput, dispatcherMachine, type OutcomeReport } from '../src/actors/dispatcher.js';
 import { type ChatMessage, type Job, roomKeyOf } from '../src/actors/job.js';
-import type { RunJobInput } from '../src/actors/worker.js';
+import { fromJobRunner } from '../src/actors/job-runner.js';
 import { dispatcherInputOf } from '../src/gateway/gateway.js';
 import { systemClock } from '../src/infra/clock.js';
 import { configSchema } from '../src/infra/config/schema.js';
@@ -24,7 +25,8 @@ import { messageResponseLine, type OutgoingReply } from '../src/protocol/index.j
  * no sockets, no store, no HMAC, no JSON parsing of packets:
  *
  *   (a) dispatcher round trip: ENQUEUE → bot/room gate ACQUIRE → START to a worker → the worker
- *       invokes `runJob` (a promise actor, under its `after` deadline) → WORKER.DONE → RELEASE,
+ *       sends RUN to its long-lived runner child (under its `after` deadline) → RUN.DONE →
+ *       WORKER.DONE → RELEASE,
  *       closed loop with 200 in flight over 200 rooms and 5 bots;
  *   (b) connection DELIVER → WRITE to its socket child (includes encoding the messageResponse
  *       line, which the `deliver` action does; that encoding is also timed alone);
@@ -176,8 +178,10 @@ interface WriteCounter {
   writes: number;
 }
 
-const countingSocket = fromCallback<SocketCommand, { socket: unknown; limit: number }>(({ input, receive }) => {
+/** Like the real socket actor (src/infra/tcp/socket-actor.ts): direct writes through `out`, WRITE events too. */
+const countingSocket = fromCallback<SocketCommand, SocketInput>(({ input, receive }) => {
   const counter = input.socket as WriteCounter;
+  if (input.out !== undefined) input.out.write = () => void counter.writes++;
   receive((command) => {
     if (command.type === 'WRITE') counter.writes++;
   });
@@ -280,7 +284,7 @@ function encodeStage(messages: number): number {
 /**
  * Runs `messages` jobs through a fresh dispatcher, keeping IN_FLIGHT accepted and unfinished:
  * each outcome enqueues the next job (from the dispatcher's reportOutcome, as the gateway hears
- * of outcomes). `runJob` is the worker's promise actor.
+ * of outcomes). `runJob` is the workers' long-lived runner logic.
  */
 async function dispatcherStage(messages: number, input: DispatcherInput, runJob: AnyActorLogic): Promise<StageResult> {
   const rooms = Array.from({ length: ROOMS }, (_, i) => messageFor(i));
@@ -358,7 +362,7 @@ export async function measureActorFloor(options: FloorOptions = {}): Promise<Flo
   const input: DispatcherInput = { ...DISPATCHER_INPUT, ...options.dispatcherInput };
 
   // (a) twice: the first run warms the JIT, the second is kept.
-  const resolveNow = fromPromise<void, RunJobInput>(async () => {});
+  const resolveNow = fromJobRunner(async () => {});
   await dispatcherStage(roundTrips, input, resolveNow);
   const dispatcher = await dispatcherStage(roundTrips, input, resolveNow);
 
@@ -368,7 +372,7 @@ export async function measureActorFloor(options: FloorOptions = {}): Promise<Flo
 
   // Cross-check: the same loop with a runJob that only sends DELIVER to an active connection.
   const { actor: connection, counter } = await activeConnection();
-  const delivering = fromPromise<void, RunJobInput>(async () => {
+  const delivering = fromJobRunner(async () => {
     connection.send({ type: 'DELIVER', reply: REPLY });
   });
   const before = counter.writes;

@@ -6,7 +6,10 @@ import { type BenchArgs, parseBenchArgs, USAGE } from './args.js';
 import { ServerChild } from './child.js';
 import type { ServerSpec } from './fleet.js';
 import { type FloorResult, measureActorFloor } from './floor.js';
+import { runIdle } from './idle.js';
+import { runKillAt } from './kill-at.js';
 import { type LoadResult, runLoad } from './load.js';
+import { printMicro, runMicro } from './micro/run.js';
 import { formatProfile, type ProfileSummary, summarizeProfile } from './profile-top.js';
 import { round2 } from './stats.js';
 
@@ -44,6 +47,8 @@ async function runOne(
     rooms: args.rooms,
     bots: args.bots,
     mode: args.mode,
+    port: 0,
+    durable: args.durable,
     secret: keys.secret,
     salt: keys.salt,
     dir,
@@ -207,8 +212,16 @@ async function main(): Promise<number> {
     return 0;
   }
   const a = args;
+  if (a.micro) {
+    const results = runMicro();
+    if (a.json) process.stdout.write(`${JSON.stringify({ micro: results })}\n`);
+    else printMicro(results);
+    return 0;
+  }
+  if (a.idle !== undefined) return runIdle(a.idle, a.json);
   const keys = { secret: randomBytes(16).toString('hex'), salt: randomBytes(8).toString('hex') };
   const dir = mkdtempSync(join(tmpdir(), 'msgbot-bench-'));
+  if (a.killAt !== undefined) return killAtMain({ ...a, killAt: a.killAt }, keys, dir);
   // Ctrl-C reaches the children too (same process group); the temp store goes with us.
   process.once('SIGINT', () => {
     rmSync(dir, { recursive: true, force: true });
@@ -265,6 +278,51 @@ async function main(): Promise<number> {
       );
     }
     return bad === 0 ? 0 : 1;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `--kill-at S`: kill -9 and restart under load (DESIGN.md §2 durable mailbox). */
+async function killAtMain(
+  a: BenchArgs & { killAt: number },
+  keys: { secret: string; salt: string },
+  dir: string,
+): Promise<number> {
+  try {
+    const before = loadavg().map((n) => n.toFixed(2));
+    const spec: ServerSpec = {
+      clients: a.clients,
+      rooms: a.rooms,
+      bots: a.bots,
+      mode: a.mode,
+      ...keys,
+      dir,
+      port: 0,
+      durable: a.durable,
+    };
+    const r = await runKillAt(a, spec);
+    const out = {
+      ...r,
+      killAt: a.killAt,
+      durable: a.durable,
+      load: { before, after: loadavg().map((n) => n.toFixed(2)) },
+    };
+    if (a.json) process.stdout.write(`${JSON.stringify(out)}\n`);
+    else {
+      process.stdout.write(
+        `${[
+          `msgbot-gateway bench --kill-at ${a.killAt}: ${a.clients} clients, ${a.inflight} in flight each, durable ${a.durable}; load ${before.join(' ')}`,
+          `  killed at ${r.killedAtMs} ms, restarted in ${r.restartMs} ms (child start + approvals), ${r.reconnects} reconnects`,
+          `  replies      sent ${r.sent}, answered ${r.answered}, lost ${r.lost} (target 0), duplicated ${r.duplicated} (target 0), unexpected ${r.unexpected}`,
+          `  restarted server counters: ${Object.entries(r.serverStats ?? {})
+            .filter(([k]) => /durability|duplicates|messages_total/.test(k))
+            .map(([k, v]) => `${k.replace(/^msgbot_/, '')}=${v}`)
+            .join(' ')}`,
+        ].join('\n')}\n`,
+      );
+    }
+    return r.lost + r.duplicated + r.unexpected === 0 ? 0 : 1;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

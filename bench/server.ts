@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import pino from 'pino';
 import { Gateway } from '../src/gateway/gateway.js';
 import { configSchema } from '../src/infra/config/schema.js';
+import { openSqliteInbox } from '../src/infra/inbox/sqlite.js';
 import { createLoggers } from '../src/infra/logger.js';
 import { openSqliteStore } from '../src/infra/store/sqlite.js';
 import { botNameOf, channelIdOf, deviceIdOf, serverSpecSchema } from './fleet.js';
@@ -37,17 +38,19 @@ const setupMs = performance.now() - setupStart;
 
 const config = configSchema.parse({
   host: '127.0.0.1',
-  port: 0,
+  port: spec.port,
   dataDir: spec.dir,
   admin: { port: 0 },
   log: { level: 'warn' },
-  processing: { mode: spec.mode },
+  processing: { mode: spec.mode, durable: spec.durable },
   // only raised when a run asks for more phones than the default cap admits
   ...(spec.clients > 100 ? { limits: { maxConnections: spec.clients } } : {}),
 });
 // stdout carries the ready and stats lines; logs go to stderr.
 const loggers = createLoggers({ level: 'warn', destination: pino.destination({ fd: 2, sync: false }) });
-const gateway = new Gateway({ config, store, loggers, keys: { secret: spec.secret, salt: spec.salt } });
+const inbox = spec.durable ? openSqliteInbox(join(spec.dir, 'bench.db')) : undefined;
+await inbox?.migrate();
+const gateway = new Gateway({ config, store, loggers, keys: { secret: spec.secret, salt: spec.salt }, inbox });
 await gateway.start();
 process.stdout.write(`${JSON.stringify({ ready: true, port: gateway.port, setupMs })}\n`);
 
@@ -79,6 +82,7 @@ async function stop(): Promise<void> {
     }
   }
   await store.close();
+  await inbox?.close();
   process.stdout.write(`${JSON.stringify({ stats })}\n`, () => process.exit(0));
 }
 

@@ -1,17 +1,26 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { connectionMachine } from './actors/connection.js';
+import { registerRegistryCommands } from './cli-registry.js';
+import { registerScheduleCommands } from './cli-schedules.js';
+import { fetchStatus, formatStatus } from './cli-status.js';
+import { openCliStore } from './cli-store.js';
 import { startDaemon, storeUrl } from './daemon.js';
-import { ConfigError, loadConfig, printableConfig } from './infra/config/load.js';
+import { ConfigError, loadConfig, printableConfig, unknownEnvVars } from './infra/config/load.js';
 import type { Config } from './infra/config/schema.js';
 import { maskUrlPassword } from './infra/config/secrets.js';
 import { toMermaid } from './infra/diagram.js';
-import { openStore } from './infra/store/open.js';
-import type { Store } from './infra/store/types.js';
+import { flushAndExit } from './infra/exit.js';
+import { openInbox } from './infra/inbox/open.js';
+import { processRowFor } from './infra/process-row.js';
+import type { MysqlStore } from './infra/store/mysql.js';
+import type { SqliteStore } from './infra/store/sqlite.js';
 import { registerSendCommand } from './send-cli.js';
+import { packageVersion } from './version.js';
 
 const program = new Command('msgbot-gateway')
   .description('Server for MessengerBot R bridge phones (KakaoTalk bots)')
+  .version(packageVersion(), '-V, --version', 'the version (from package.json)')
   .option('-c, --config <file>', 'JSON config file')
   .option('--data <dir>', 'data folder (env MSGBOT_DATA_DIR)')
   .option('--db <url>', 'database URL: sqlite:<file> or mysql://user:pass@host:3306/db (env MSGBOT_DB_URL)');
@@ -36,12 +45,13 @@ function config(extra: Record<string, unknown> = {}): Config {
   return loadConfig({ flags, env: process.env, file: g.config });
 }
 
-async function withStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {
-  const c = config();
-  const store = await openStore(storeUrl(c), { connectTimeoutMs: c.db.connectTimeoutMs });
+/** Only `serve` and `migrate` may create a database (cli-store.ts). */
+async function withStore<T>(
+  fn: (store: SqliteStore | MysqlStore) => Promise<T>,
+  opts: { create?: boolean } = {},
+): Promise<T> {
+  const store = await openCliStore(config(), { create: opts.create === true });
   try {
-    await store.migrate();
-    for (const warning of store.lastMigration?.warnings ?? []) process.stderr.write(`migration warning: ${warning}\n`);
     return await fn(store);
   } finally {
     await store.close();
@@ -60,6 +70,10 @@ program
     new Option('--inspect [mode]', 'actor inspection: log (JSON lines) or stately').choices(['log', 'stately']),
   )
   .option('--pretty', 'human-readable logs')
+  .option(
+    '--name <process_name>',
+    'kb_server_processes row to run as: port and type come from it (env MSGBOT_PROCESS_NAME)',
+  )
   .action(
     async (o: {
       host?: string;
@@ -69,6 +83,7 @@ program
       adminPort?: number;
       inspect?: string | true;
       pretty?: boolean;
+      name?: string;
     }) => {
       const flags: Record<string, unknown> = {};
       if (o.host !== undefined) flags.host = o.host;
@@ -78,22 +93,38 @@ program
       if (o.adminPort !== undefined) flags['admin.port'] = o.adminPort;
       if (o.inspect !== undefined) flags.inspect = o.inspect === true ? 'log' : o.inspect;
       if (o.pretty) flags['log.pretty'] = true;
-      const c = config(flags);
-      const daemon = await startDaemon(c);
+      if (o.name !== undefined) flags['process.name'] = o.name;
+      let c = config(flags);
+      // PROTOCOL §7.1: started by process name, the port comes from its kb_server_processes row
+      const processName = c.process.name;
+      if (processName !== undefined) {
+        flags.port = (await withStore((store) => processRowFor(store.processes, processName), { create: true })).port;
+        c = config(flags);
+      }
+      const g = program.opts<GlobalFlags>();
+      const daemon = await startDaemon(c, { origin: { config: g.config, data: g.data, db: g.db } });
       const log = daemon.loggers.root;
+      const unknownVars = unknownEnvVars(process.env);
+      if (unknownVars.length > 0) {
+        log.warn(
+          { variables: unknownVars },
+          'unknown MSGBOT_* environment variables ignored (typos?); the README configuration reference lists every one',
+        );
+      }
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) {
           log.warn({ signal }, 'second signal: exiting at once');
-          process.exit(1);
+          flushAndExit(log, 1, 200);
+          return;
         }
         stopping = true;
         log.info({ signal, deadlineMs: c.shutdownMs }, 'stopping: finishing in-flight messages');
         daemon.stop().then(
-          () => process.exit(0),
+          () => flushAndExit(log, 0),
           (err: unknown) => {
             log.error({ err }, 'stop failed');
-            process.exit(1);
+            flushAndExit(log, 1);
           },
         );
       };
@@ -111,6 +142,8 @@ program
           log.error({ err: error }, 'SIGHUP: config invalid; levels kept');
         }
         daemon.gateway.reloadStanding().catch(() => {});
+        void daemon.reloadHandlers();
+        daemon.reloadTls();
       });
     },
   );
@@ -120,89 +153,36 @@ program
   .description('create missing tables and columns (never drops or retypes)')
   .action(async () => {
     const c = config();
-    await withStore(async () => {
-      process.stdout.write(`migrated ${maskUrlPassword(storeUrl(c))}\n`);
-    });
+    await withStore(
+      async () => {
+        // DESIGN.md §2: the durable mailbox's own table (msgbot_inbox)
+        const inbox = openInbox(storeUrl(c), { connectTimeoutMs: c.db.connectTimeoutMs });
+        await inbox.migrate().finally(() => inbox.close());
+        process.stdout.write(`migrated ${maskUrlPassword(storeUrl(c))}\n`);
+      },
+      { create: true },
+    );
   });
 
-const devices = program.command('devices').description('device registry (kb_bot_devices)');
-devices
-  .command('list')
-  .option('--status <status>', 'only this status')
+registerRegistryCommands(program, { config: () => config(), withStore });
+
+program
+  .command('status')
+  .description(
+    'ask the running daemon (its admin endpoint): connections, pending devices and rooms, mailbox, last errors',
+  )
   .option('--json', 'JSON output')
-  .action(async (o: { status?: string; json?: boolean }) => {
-    await withStore(async (store) => {
-      const rows = (await store.listDevices()).filter((r) => o.status === undefined || r.status === o.status);
-      if (o.json) {
-        process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-        return;
-      }
-      if (rows.length === 0) process.stdout.write('no devices\n');
-      for (const r of rows) {
-        process.stdout.write(
-          `${r.botName}\t${r.deviceId}\t${r.status}\t${r.clientVersion ?? ''}\t${r.ipAddress ?? ''}\t${r.updatedAt ?? r.createdAt ?? ''}\n`,
-        );
-      }
-    });
+  .action(async (o: { json?: boolean }) => {
+    const answer = await fetchStatus(config());
+    if (!answer.ok) {
+      throw new Error(
+        `no daemon answers${answer.url === undefined ? '' : ` at ${answer.url}`}: ${answer.reason} (is it running, with this --config / MSGBOT_ADMIN_PORT?)`,
+      );
+    }
+    process.stdout.write(o.json ? `${JSON.stringify(answer.body, null, 2)}\n` : formatStatus(answer.url, answer.body));
   });
-/** `devices <verb>` and `rooms <verb>`: the verb and the status it sets (PROTOCOL §7.3, §8.2). */
-const STATUS_VERBS = [
-  ['approve', 'approved'],
-  ['block', 'blocked'],
-  ['revoke', 'revoked'],
-  ['deny', 'denied'],
-  ['pending', 'pending'],
-] as const;
 
-for (const [name, st] of STATUS_VERBS) {
-  devices
-    .command(`${name} <bot> <device>`)
-    .description(`set a device to ${st}${name === 'approve' ? ' (creates the row if it never connected)' : ''}`)
-    .option('--reason <text>', 'rejection reason')
-    .action(async (bot: string, device: string, o: { reason?: string }) => {
-      await withStore(async (store) => {
-        const row = await store.setDeviceStatus({ botName: bot, deviceId: device }, st, o.reason);
-        process.stdout.write(`${row.botName} ${row.deviceId}: ${row.status} (live connections follow within 5 s)\n`);
-      });
-    });
-}
-
-const rooms = program.command('rooms').description('room registry (kb_rooms)');
-rooms
-  .command('list')
-  .option('--bot <bot>', 'only this bot')
-  .option('--status <status>', 'only this status')
-  .option('--json', 'JSON output')
-  .action(async (o: { bot?: string; status?: string; json?: boolean }) => {
-    await withStore(async (store) => {
-      const rows = await store.listRooms({ botName: o.bot, status: o.status });
-      if (o.json) {
-        process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-        return;
-      }
-      if (rows.length === 0) process.stdout.write('no rooms\n');
-      for (const r of rows)
-        process.stdout.write(`${r.botName}\t${r.roomId}\t${r.deviceId}\t${r.status}\t${r.roomName}\n`);
-    });
-  });
-for (const [name, st] of STATUS_VERBS) {
-  rooms
-    .command(`${name} <bot> <channelId>`)
-    .description(`set a room to ${st} for every device of the bot (or one with --device)`)
-    .option('--device <device>', 'only this device (creates the row if missing)')
-    .action(async (bot: string, channelId: string, o: { device?: string }) => {
-      if (!/^\d+$/.test(channelId)) throw new InvalidArgumentError('channelId is a decimal digit string');
-      await withStore(async (store) => {
-        const n = await store.setRoomStatus(bot, channelId, st, o.device);
-        process.stdout.write(
-          n === 0
-            ? `no room ${channelId} of ${bot} yet (it appears after its first message, or use --device)\n`
-            : `${n} room row(s) ${st}\n`,
-        );
-        if (n === 0) process.exitCode = 1;
-      });
-    });
-}
+registerScheduleCommands(program, (fn) => withStore((store) => fn(store.schedules)));
 
 registerSendCommand(program, () => config());
 

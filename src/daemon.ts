@@ -1,21 +1,38 @@
-import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { InspectionEvent } from 'xstate';
+import { gatherStatus } from './daemon-status.js';
 import { Gateway } from './gateway/gateway.js';
+import { gatewayReadiness } from './gateway/readiness.js';
+import { startScheduler } from './gateway/scheduler-wiring.js';
 import { resolveAdminToken, resolveKeys } from './gateway/secrets.js';
+import type { SendInput } from './gateway/sender.js';
 import type { BotModule } from './handlers/api.js';
 import { loadHandlerModule } from './handlers/load.js';
+import { createHandlerReloader, type HandlerReloadResult } from './handlers/reload.js';
+import { createDashboard, type Dashboard, watchStore } from './infra/admin/dashboard.js';
+import { handlersReloadRoute } from './infra/admin/handlers-route.js';
 import { messageRoutes } from './infra/admin/message-routes.js';
 import { startAdminServer } from './infra/admin/server.js';
+import { statusRoute } from './infra/admin/status-route.js';
+import { type CliOrigin, cliPrefix, describeStore } from './infra/cli-hint.js';
+import { systemClock } from './infra/clock.js';
 import type { Config } from './infra/config/schema.js';
 import { maskUrlPassword } from './infra/config/secrets.js';
+import { openInbox } from './infra/inbox/open.js';
 import { createInspectObserver, startStatelyInspector } from './infra/inspect/index.js';
 import { createLoggers, type Loggers } from './infra/logger.js';
 import { createMetrics } from './infra/metrics.js';
+import { defaultProcessName, ProcessRowKeeper, processRowFor } from './infra/process-row.js';
+import { RecentErrors } from './infra/recent-errors.js';
+import { kstDateTime } from './infra/store/kst.js';
 import { openStore } from './infra/store/open.js';
 import type { Store } from './infra/store/types.js';
+import { readTlsFiles } from './infra/tcp/tls-files.js';
+import { ProcessSampler } from './infra/telemetry/process-stats.js';
 import { RetentionJob } from './infra/telemetry/retention.js';
 import { SystemSampler } from './infra/telemetry/system-sampler.js';
+import { handlersFields, startedFields, startingFields } from './startup-info.js';
 
 export function storeUrl(config: Config): string {
   return config.db.url ?? `sqlite:${join(config.dataDir, 'msgbot.db')}`;
@@ -26,18 +43,41 @@ export interface Daemon {
   store: Store;
   loggers: Loggers;
   adminPort: number | undefined;
-  /** graceful stop (issue 5 §5) */
+  /** re-imports the handler module (SIGHUP, PUT /handlers/reload); a failing one leaves the old in place */
+  reloadHandlers(): Promise<HandlerReloadResult>;
+  /** re-reads the TLS certificate and key (SIGHUP); bad files are logged and the old pair kept */
+  reloadTls(): boolean;
+  /** graceful stop (in-flight handlers first, unlike PROTOCOL §7.14) */
   stop(): Promise<void>;
 }
 
 /** `msgbot-gateway serve`: store, migrations, keys, handlers, gateway, admin endpoint. */
-export async function startDaemon(config: Config, opts: { loggers?: Loggers } = {}): Promise<Daemon> {
+export async function startDaemon(
+  config: Config,
+  opts: { loggers?: Loggers; origin?: CliOrigin } = {},
+): Promise<Daemon> {
+  const startedAt = Date.now();
+  const recent = new RecentErrors();
   const loggers =
     opts.loggers ??
-    createLoggers({ level: config.log.level, categories: config.log.categories, pretty: config.log.pretty });
+    createLoggers({
+      level: config.log.level,
+      categories: config.log.categories,
+      pretty: config.log.pretty,
+      onError: (level, fields, msg) => recent.add(level, fields, msg),
+      ringSize: config.dashboard.logLines,
+    });
+  // the commands the log prints carry the daemon's store options (cli-hint.ts)
+  const cli = cliPrefix(config, opts.origin);
   const log = loggers.root;
   const url = storeUrl(config);
-  const store = await openStore(url, { connectTimeoutMs: config.db.connectTimeoutMs });
+  const starting = startingFields(url);
+  log.info(starting, `msgbot-gateway ${String(starting.version)} starting`);
+  let dashboard: Dashboard | undefined;
+  // the dashboard's pages follow store writes (dash-store-watch.ts)
+  const store = watchStore(await openStore(url, { connectTimeoutMs: config.db.connectTimeoutMs }), (change) =>
+    dashboard?.feed.onStoreChange(change),
+  );
   // DESIGN.md §4: database trouble never stops chat traffic; the directories fail closed, and a
   // migration that failed at start is retried until the database answers.
   let migrateTimer: NodeJS.Timeout | undefined;
@@ -56,6 +96,24 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
     }
   };
   await migrate();
+  // PROTOCOL §7.1, §7.13: the process row (`serve --name` took its port from it in the CLI)
+  let processName = config.process.name;
+  let keeper: ProcessRowKeeper | undefined;
+  const newKeeper = (name: string) =>
+    new ProcessRowKeeper({
+      store: store.processes,
+      name,
+      clock: systemClock,
+      heartbeatMs: config.process.heartbeatMs,
+      sampler: new ProcessSampler({ clock: systemClock }),
+      onError: (err, what) => loggers.cat.database.warn({ err, processName: name, what }, 'process row not updated'),
+    });
+  if (processName !== undefined) {
+    const row = await processRowFor(store.processes, processName);
+    log.info({ processName, port: row.port, type: row.type }, 'started by process name');
+    keeper = newKeeper(processName);
+    await keeper.starting();
+  }
   const keys = resolveKeys(config.dataDir, config.hmac.secret, config.hmac.salt);
   if (keys.source === 'generated') {
     // the values stay out of the log (log files travel further than the data folder)
@@ -65,12 +123,24 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
     );
   } else if (keys.source === 'file') {
     log.info({ file: keys.file }, 'HMAC secret and salt read from the data folder');
+  } else {
+    log.info('HMAC secret and salt from the configuration (hmac.secret, hmac.salt)');
   }
   const bots: BotModule[] = [];
   if (config.handlers !== undefined) {
-    bots.push(await loadHandlerModule(resolve(config.handlers)));
-    log.info({ handlers: config.handlers }, 'operator handlers loaded');
+    const bot = await loadHandlerModule(resolve(config.handlers));
+    bots.push(bot);
+    log.info(handlersFields(config.handlers, bot), 'operator handlers loaded');
   }
+
+  // DESIGN.md §2 durable mailbox: our own table in the same database, created here like `migrate` does
+  const inbox = config.processing.durable
+    ? openInbox(url, {
+        connectTimeoutMs: config.db.connectTimeoutMs,
+        onBadRow: (seq, error) => loggers.cat.database.error({ seq, error }, 'unreadable durable mailbox row'),
+      })
+    : undefined;
+  await inbox?.migrate();
 
   const metrics = createMetrics({ defaultMetrics: true });
   const inspector = createInspectObserver(loggers.cat.inspect);
@@ -90,9 +160,53 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
     metrics,
     bots,
     inspect,
-    tls: readTls(config),
+    tls: readTlsFiles(config.tls),
+    inbox,
+    cliPrefix: cli.prefix,
+    onDelivered: (reply) => dashboard?.feed.onDelivered(reply),
+    // read at every ping row: without --name the name is known once the port is bound
+    get processName() {
+      return processName;
+    },
   });
-  await gateway.start();
+  try {
+    await gateway.start();
+  } catch (error) {
+    await keeper?.error();
+    throw error;
+  }
+  if (keeper === undefined) {
+    processName = defaultProcessName(gateway.port);
+    try {
+      await store.processes.ensureProcess(processName, hostname(), gateway.port, kstDateTime(Date.now()));
+      keeper = newKeeper(processName);
+    } catch (error) {
+      loggers.cat.database.warn({ err: error, processName }, 'no kb_server_processes row for this process');
+    }
+  }
+  await keeper?.running();
+
+  // PROTOCOL §7.12: the scheduler hands its sends to the gateway's outbound path
+  const scheduler =
+    config.scheduler.enabled && gateway.outbound !== undefined
+      ? startScheduler({
+          store,
+          send: gateway.outbound,
+          clock: gateway.clock,
+          liveBots: () => [...gateway.registry.entries()].map(([, e]) => e.info.handshake.botName),
+          config: config.scheduler,
+          metrics,
+          log: loggers.cat.scheduler,
+        })
+      : undefined;
+  if (scheduler === undefined && config.scheduler.enabled) {
+    loggers.cat.scheduler.warn('scheduler not started: this gateway has no outbound path');
+  }
+  const reloadHandlers = createHandlerReloader({
+    file: config.handlers === undefined ? undefined : resolve(config.handlers),
+    install: (modules) => gateway.setBots(modules),
+    log,
+  });
 
   const sampler = new SystemSampler({
     clock: gateway.clock,
@@ -118,62 +232,115 @@ export async function startDaemon(config: Config, opts: { loggers?: Loggers } = 
     if (token.source === 'generated') {
       log.warn({ file: token.file }, 'no admin.token configured: generated one into "file" (adminToken)');
     }
+    dashboard = createDashboard({
+      gateway,
+      store,
+      loggers,
+      settings: config.dashboard,
+      token: token.token,
+      // the dashboard's send form goes through the outbound path like POST /messages
+      send: async (r) => {
+        const input: SendInput = { botName: r.bot, channelId: r.channelId, text: r.text };
+        if (r.device !== undefined) input.deviceId = r.device;
+        const record = await gateway.sender.accept(input, 'api');
+        return { id: record.id, status: record.status };
+      },
+    });
     admin = await startAdminServer({
       host: config.admin.host,
       port: config.admin.port,
       token: token.token,
+      authorize: (req) => dashboard?.authorize(req) ?? false,
       metrics,
       log: loggers.root,
-      readiness: async () => {
-        const checks: Record<string, { ok: boolean; detail?: string }> = {};
-        checks.listening = { ok: gateway.port > 0 };
-        try {
-          await store.ping();
-          checks.store = { ok: true };
-        } catch (error) {
-          checks.store = { ok: false, detail: error instanceof Error ? error.message : String(error) };
-        }
-        checks.telemetry = gateway.telemetry.healthy;
-        const healthy = gateway.dispatcher.getSnapshot().context.healthy;
-        checks.workers = healthy ? { ok: true } : { ok: false, detail: 'worker restart limit exceeded' };
-        // degraded storage keeps serving: ready means the phones are served
-        return { ready: checks.listening.ok && checks.workers.ok, checks };
-      },
+      readiness: () =>
+        gatewayReadiness({
+          listening: () => gateway.port > 0,
+          store,
+          telemetry: () => gateway.telemetry.healthy,
+          workersHealthy: () => gateway.dispatcher.getSnapshot().context.healthy,
+          requireStore: config.admin.readyRequiresStore,
+        }),
       actors: () => gateway.actors(),
       setLogLevel: (category, level) => loggers.setLevel(category as never, level as never),
+      logLevels: () => loggers.levels(),
       setInspect: (mode) => inspector.setEnabled(mode === 'log'),
-      routes: messageRoutes({
-        accept: (input, kind) => gateway.sender.accept(input, kind),
-        outcome: (id) => gateway.sender.outcomes.get(id),
-      }),
+      routes: [
+        ...dashboard.routes,
+        ...messageRoutes({
+          accept: (input, kind) => gateway.sender.accept(input, kind),
+          outcome: (id) => gateway.sender.outcomes.get(id),
+        }),
+        handlersReloadRoute(reloadHandlers),
+        statusRoute(() =>
+          gatherStatus({
+            gateway,
+            store,
+            config,
+            storeText: describeStore(url),
+            startedAt,
+            cliPrefix: cli.prefix,
+            recent,
+          }),
+        ),
+      ],
     });
-    log.info({ url: `http://${config.admin.host}:${admin.port}` }, 'admin endpoint listening');
+    // the dashboard is at the url; its sign-in takes the admin token (adminToken in the file named)
+    log.info(
+      {
+        url: `http://${config.admin.host}:${admin.port}`,
+        dashboard: `http://${config.admin.host}:${admin.port}/`,
+        token: token.file === undefined ? 'admin.token' : `adminToken in ${token.file}`,
+      },
+      'admin endpoint listening',
+    );
   }
+
+  log.info(
+    startedFields({ config, url, bots, port: gateway.port, tlsPort: gateway.tlsPort, adminPort: admin?.port }),
+    'msgbot-gateway started',
+  );
 
   return {
     gateway,
     store,
     loggers,
     adminPort: admin?.port,
+    reloadHandlers,
+    reloadTls: () => reloadCertificate(config, gateway, loggers.cat.client),
     async stop() {
       clearTimeout(migrateTimer);
+      scheduler?.stop();
+      await keeper?.stopping();
       const { unfinished } = await gateway.stop(config.shutdownMs);
       sampler.stop();
       retention.stop();
+      dashboard?.stop();
       await admin?.close();
       await stately?.stop();
+      await keeper?.stopped();
       await store.close();
+      await inbox?.close();
       log.info({ unfinished }, 'stopped');
     },
   };
 }
 
-/** PEM files of `tls.certFile` / `tls.keyFile`; both or neither. */
-function readTls(config: Config): { key: Buffer; cert: Buffer } | undefined {
-  const { certFile, keyFile } = config.tls;
-  if (certFile === undefined && keyFile === undefined) return undefined;
-  if (certFile === undefined || keyFile === undefined) {
-    throw new Error('tls.certFile and tls.keyFile go together (MSGBOT_TLS_CERT_FILE, MSGBOT_TLS_KEY_FILE)');
+/** SIGHUP: a renewed certificate (certbot) takes effect for new connections without a restart. */
+export function reloadCertificate(
+  config: Config,
+  gateway: Pick<Gateway, 'tlsPort' | 'setCertificate'>,
+  log: Loggers['root'],
+): boolean {
+  if (gateway.tlsPort === undefined) return false;
+  try {
+    const pem = readTlsFiles(config.tls);
+    if (pem === undefined) return false;
+    gateway.setCertificate(pem);
+    log.info({ certFile: config.tls.certFile }, 'TLS certificate reloaded');
+    return true;
+  } catch (err) {
+    log.error({ err }, 'TLS certificate reload failed; the previous certificate stays in use');
+    return false;
   }
-  return { cert: readFileSync(certFile), key: readFileSync(keyFile) };
 }

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import {
   type AuthFailure,
   type DecodedLine,
@@ -10,7 +11,6 @@ import {
   parseAnalyze,
   parseEnvelope,
   pingReplyDataSchema,
-  splitV33,
   textLength,
   verifyAuth,
 } from '../protocol/index.js';
@@ -39,19 +39,30 @@ export interface LineContext {
   newTraceId(): string;
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
-
-function decode(line: Buffer, framing: Framing): DecodedLine & { payload?: string } {
-  const decoded = decodeLine(line);
-  if (decoded.kind !== 'bad-json' || framing !== 'v3.3') return decoded;
-  // PROTOCOL §5.1: a v3.3 line is a JSON header followed by a raw payload.
-  const { header, payload } = splitV33(decoder.decode(line));
-  const again = decodeLine(Buffer.from(header, 'utf8'));
-  return again.kind === 'object' ? { ...again, payload } : decoded;
+/**
+ * PROTOCOL §5.1: a v3.3 line is a JSON header followed by a raw payload. The header is split off
+ * first and parsed ONCE (a failed JSON.parse of the whole line, then a second parse, cost more
+ * than the rest of the line's handling). A header that does not parse as an object falls back to
+ * the whole line, which then gives the same verdict as a v3.2 line would.
+ */
+export function decodeFramed(line: Buffer, framing: Framing): DecodedLine & { payload?: string } {
+  if (framing !== 'v3.3' || !isUtf8(line)) return decodeLine(line);
+  const text = line.toString('utf8').trim();
+  const end = text.lastIndexOf('}');
+  // No payload (or no `}` at all): the line is plain JSON, or not JSON.
+  if (end === -1 || end === text.length - 1) return decodeLine(line);
+  let value: unknown;
+  try {
+    value = JSON.parse(text.slice(0, end + 1));
+  } catch {
+    return decodeLine(line);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return decodeLine(line);
+  return { kind: 'object', value: value as Record<string, unknown>, payload: text.slice(end + 1) };
 }
 
 export function classifyLine(line: Buffer, ctx: LineContext): LineVerdict {
-  const decoded = decode(line, ctx.framing);
+  const decoded = decodeFramed(line, ctx.framing);
   switch (decoded.kind) {
     case 'empty':
       return decoded; // PROTOCOL §1.3: an empty line is ignored

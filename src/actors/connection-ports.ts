@@ -1,6 +1,6 @@
 import type { AnyActorRef } from 'xstate';
-import type { Clock } from '../infra/clock.js';
 import type { Framing, Handshake, HmacKeys, PingReplyData } from '../protocol/index.js';
+import type { Clock } from './clock.js';
 import type { ChatMessage } from './job.js';
 
 /**
@@ -76,6 +76,8 @@ export interface ConnectionPorts {
     reason: CloseReason,
     detail: { peer: string; key?: string; state: string; error?: string; unprocessed: number },
   ): void;
+  /** a packet read before the handshake and held for after it (PROTOCOL §5.3.1 [REC]) */
+  heldBeforeHandshake?(detail: { peer: string }): void;
   handshakeDone(detail: { peer: string; key: string; handshake: Handshake; verdict: DeviceVerdict }): void;
 }
 

@@ -1,4 +1,4 @@
-import { type ActorRefFrom, assign, fromCallback, fromPromise, sendTo, setup } from 'xstate';
+import { type ActorRefFrom, assign, enqueueActions, fromCallback, fromPromise, sendTo, setup } from 'xstate';
 import {
   decodeLine,
   type Framing,
@@ -20,6 +20,7 @@ import {
   standingOf,
 } from './connection-ports.js';
 import type { ChatMessage } from './job.js';
+import { isHoldableBeforeHandshake } from './pre-handshake.js';
 
 /**
  * One actor per TCP connection (DESIGN.md §2):
@@ -31,6 +32,8 @@ import type { ChatMessage } from './job.js';
 /** Events the socket child sends to the connection. */
 export type SocketEvent =
   | { type: 'LINE'; line: Buffer }
+  /** every line of one socket read, in order (DESIGN.md §2: events may carry batches) */
+  | { type: 'LINES'; lines: readonly Buffer[] }
   | { type: 'OVERFLOW'; limit: number }
   | { type: 'EOF' }
   | { type: 'SOCKET_ERROR'; message: string }
@@ -50,11 +53,30 @@ export type ConnectionEvent =
   | { type: 'DELIVER'; reply: OutgoingReply; event?: 'messageResponse' | 'scheduleMessage' }
   /** a newer connection took this key (PROTOCOL §2.7), or the gateway closes it */
   | { type: 'KICK'; reason: CloseReason }
-  /** standing refresh (issue 2 §5, PROTOCOL §7.10 reload) */
+  /** standing refresh (within timers.standingRefreshMs; PROTOCOL §7.10 reload) */
   | { type: 'STANDING'; status: string; maxMessageSize: number | null }
-  /** the dispatcher's backpressure (DESIGN.md §2) */
-  | { type: 'MAILBOX_FULL' }
-  | { type: 'MAILBOX_READY' };
+  /** the dispatcher's backpressure (DESIGN.md §2); `jobId` when the dispatcher refused an ENQUEUE */
+  | { type: 'MAILBOX_FULL'; jobId?: string }
+  | { type: 'MAILBOX_READY' }
+  /** the dispatcher refused an ENQUEUE after SHUTDOWN (the gateway is closing): ignored */
+  | { type: 'MAILBOX_CLOSED'; jobId: string };
+
+/**
+ * A direct line to the socket, filled in by a socket child that supports it (the real one,
+ * src/infra/tcp/socket-actor.ts) while it runs: DELIVER writes the reply with it in its own
+ * action instead of sending a WRITE event to the child (DESIGN.md §2, one event less per reply).
+ * `null` otherwise (test sockets): WRITE events as before.
+ */
+export interface SocketOut {
+  write: ((data: string) => void) | null;
+}
+
+/** What the `socket` child receives (`out` is for a socket child that supports direct writes). */
+export interface SocketInput {
+  socket: unknown;
+  limit: number;
+  out?: SocketOut;
+}
 
 export interface ConnectionInput {
   peer: string;
@@ -80,6 +102,7 @@ export interface ConnectionContext {
   ports: ConnectionPorts;
   settings: ConnectionSettings;
   socket: unknown;
+  out: SocketOut;
   openedAt: number;
   handshake: Handshake | null;
   key: string | null;
@@ -119,7 +142,7 @@ export const connectionMachine = setup({
   },
   actors: {
     // Supplied by infra (src/infra/tcp/socket-actor.ts) or by tests.
-    socket: fromCallback<SocketCommand, { socket: unknown; limit: number }>(() => () => {}),
+    socket: fromCallback<SocketCommand, SocketInput>(() => () => {}),
     registerDevice: fromPromise<DeviceVerdict, { ports: ConnectionPorts; handshake: Handshake }>(({ input }) =>
       input.ports.registerDevice(input.handshake),
     ),
@@ -142,6 +165,11 @@ export const connectionMachine = setup({
       return decoded.kind === 'object' && parseHandshake(decoded.value).ok;
     },
     isEmptyLine: ({ event }) => event.type === 'LINE' && decodeLine(event.line).kind === 'empty',
+    // PROTOCOL §2.1, §5.3.1 [REC]: queued packets before the handshake are held, up to the limit
+    isHoldable: ({ context, event }) =>
+      event.type === 'LINE' &&
+      context.flow.pending.length < context.settings.maxPendingLines &&
+      isHoldableBeforeHandshake(event.line),
     isFull: ({ context }) => context.standing === 'full',
     silentTooLong: ({ context }) => context.ports.clock.now() - context.flow.lastReadAt >= context.settings.idleMs,
     pendingAtLimit: ({ context }) => context.flow.pending.length + 1 >= context.settings.maxPendingLines,
@@ -164,6 +192,11 @@ export const connectionMachine = setup({
     }),
     keepPending: ({ context, event }) => {
       if (event.type === 'LINE') context.flow.pending.push(event.line);
+    },
+    holdBeforeHandshake: ({ context, event }) => {
+      if (event.type !== 'LINE') return;
+      context.flow.pending.push(event.line);
+      context.ports.heldBeforeHandshake?.({ peer: context.peer });
     },
     assignVerdict: assign(({ context }, verdict: DeviceVerdict) => {
       const limit =
@@ -197,6 +230,17 @@ export const connectionMachine = setup({
       context.flow.lastReadAt = context.ports.clock.now();
       handleLine(context, event.line, self);
     },
+    /** All lines of one read on an active connection, in one step. */
+    processLines: ({ context, event, self }) => {
+      if (event.type !== 'LINES') return;
+      context.flow.lastReadAt = context.ports.clock.now();
+      for (const line of event.lines) handleLine(context, line, self);
+    },
+    /** Before `active`, a batch is taken line by line (the handshake changes state mid-batch). */
+    splitLines: enqueueActions(({ event, enqueue }) => {
+      if (event.type !== 'LINES') return;
+      for (const line of event.lines) enqueue.raise({ type: 'LINE', line });
+    }),
     drainPending: ({ context, self }) => {
       context.flow.lastReadAt = context.ports.clock.now();
       const lines = context.flow.pending;
@@ -226,16 +270,16 @@ export const connectionMachine = setup({
       context.ports.sent('ping');
       return { type: 'WRITE', data: pingLine(context.handshake!.botName, now, context.framing) };
     }),
-    deliver: sendTo('socket', ({ context, event }) => {
-      if (event.type !== 'DELIVER') return { type: 'RESUME' };
+    deliver: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'DELIVER') return;
       // PROTOCOL §5.4: scheduleMessage only in v3.3 framing; a v3.2.2 phone ignores it (§4.7)
       const name =
         context.framing === 'v3.3' && event.event === 'scheduleMessage' ? 'scheduleMessage' : 'messageResponse';
       context.ports.sent(name);
-      return {
-        type: 'WRITE',
-        data: messageResponseLine(event.reply, context.framing, context.ports.clock.now(), name),
-      };
+      const data = messageResponseLine(event.reply, context.framing, context.ports.clock.now(), name);
+      const write = context.out.write;
+      if (write !== null) write(data);
+      else enqueue.sendTo('socket', { type: 'WRITE', data });
     }),
     assignStanding: assign(({ context, event }) => {
       if (event.type !== 'STANDING') return {};
@@ -284,6 +328,7 @@ export const connectionMachine = setup({
     ports: input.ports,
     settings: input.settings,
     socket: input.socket,
+    out: { write: null },
     openedAt: input.ports.clock.now(),
     handshake: null,
     key: null,
@@ -300,7 +345,11 @@ export const connectionMachine = setup({
   invoke: {
     id: 'socket',
     src: 'socket',
-    input: ({ context }) => ({ socket: context.socket, limit: context.settings.maxLineBytes }),
+    input: ({ context }): SocketInput => ({
+      socket: context.socket,
+      limit: context.settings.maxLineBytes,
+      out: context.out,
+    }),
   },
   on: {
     KICK: { target: '.closed', actions: 'assignCloseFromEvent' },
@@ -311,7 +360,8 @@ export const connectionMachine = setup({
   },
   initial: 'handshaking',
   states: {
-    // PROTOCOL §2.1–2.4: the first line is the handshake; anything else closes silently.
+    // PROTOCOL §2.1–2.4: the first line is the handshake; queued chat lines before it are held
+    // (§5.3.1 [REC], §6.5) until it arrives; anything else closes silently. The deadline stays.
     handshaking: {
       after: {
         handshake: {
@@ -323,8 +373,10 @@ export const connectionMachine = setup({
         LINE: [
           { guard: 'isEmptyLine' }, // PROTOCOL §1.3: empty lines are ignored
           { guard: 'isHandshake', target: 'approved', actions: 'assignHandshake' },
+          { guard: 'isHoldable', actions: 'holdBeforeHandshake' },
           { target: 'closed', actions: { type: 'setCloseReason', params: { reason: 'handshake-invalid' } } },
         ],
+        LINES: { actions: 'splitLines' },
       },
     },
     // Handshake valid: the device's standing is looked up (or registered as pending).
@@ -362,6 +414,7 @@ export const connectionMachine = setup({
       on: {
         // PROTOCOL §2.1 [WIRE]: packets pipelined behind the handshake are kept, in order.
         LINE: [{ guard: 'pendingAtLimit', actions: ['keepPending', 'pauseReading'] }, { actions: 'keepPending' }],
+        LINES: { actions: 'splitLines' },
       },
     },
     active: {
@@ -377,6 +430,7 @@ export const connectionMachine = setup({
             flowing: {
               on: {
                 LINE: { actions: 'processLine' },
+                LINES: { actions: 'processLines' },
                 MAILBOX_FULL: { target: 'paused', actions: 'pauseReading' },
                 MAILBOX_READY: { actions: 'resubmitHeld' },
               },
@@ -386,6 +440,7 @@ export const connectionMachine = setup({
               on: {
                 // lines framed from the last chunk still arrive; they queue behind the held ones
                 LINE: { actions: 'processLine' },
+                LINES: { actions: 'processLines' },
                 MAILBOX_READY: { target: 'flowing', actions: 'resubmitHeld' },
               },
             },

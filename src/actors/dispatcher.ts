@@ -1,568 +1,40 @@
+import { type Actor, type ActorRefFrom, type AnyActorLogic, type AnyStateMachine, setup, spawnChild } from 'xstate';
+import type { WorkerSlot } from './dispatch-order.js';
 import {
-  type Actor,
-  type ActorRefFrom,
-  type AnyActorLogic,
-  type AnyActorRef,
-  type AnyStateMachine,
-  fromPromise,
-  type InspectionEvent,
-  type Observer,
-  setup,
-  spawnChild,
-} from 'xstate';
-import { type GateRef, type GateStartOptions, inFlightOf, startGate } from './gate.js';
-import type { Job, JobOutcome } from './job.js';
-import { type RunJobInput, type WorkerDoneEvent, type WorkerInput, workerMachine } from './worker.js';
+  type DispatcherContext,
+  type DispatcherEvent,
+  type DispatcherInput,
+  messageOf,
+  type OutcomeReport,
+  onEnqueue,
+  onSweep,
+  onWaitForRoom,
+  onWorkerCrash,
+  onWorkerDone,
+  type RestartReport,
+  stopGates,
+  type UnhealthyReport,
+  type WorkerErrorEvent,
+} from './dispatcher-logic.js';
+import { Fifo } from './fifo.js';
+import type { GateStartOptions } from './gate.js';
+import { GatePool } from './gate-pool.js';
+import { fromJobRunner } from './job-runner.js';
+import { type WorkerInput, workerMachine } from './worker.js';
+
+export type { BotQueue, RoomQueue, WorkerSlot } from './dispatch-order.js';
+export * from './dispatcher-logic.js';
+export { Fifo } from './fifo.js';
 
 /**
  * The dispatcher (DESIGN.md §2, PROTOCOL §7.6): a bounded mailbox of per-room FIFO queues,
  * served round-robin over the rooms that can run, onto a fixed pool of worker actors, under a
  * bot gate (30 in flight) and a room gate (3 in flight). It also supervises the workers.
  *
- * Scheduling is one synchronous decision over plain data: rooms are always in exactly one place —
- *   - the `ready` ring (may run as soon as a worker is idle),
- *   - parked on their own room gate (`roomFull`; woken by a RELEASE of that room), or
- *   - parked on their bot gate (`botFull`; one room woken per RELEASE of that bot),
- * so a decision costs O(1) per room visited and only rooms that can run are visited.
- *
- * The queues and gate maps hold up to 100,000s of entries, so they are mutated in place inside the
- * context (copying them per event would cost O(rooms)). The context object is owned by this actor
- * alone; every mutation happens in the single `step` action below.
+ * Which job starts next is decided by dispatch-order.ts (plain synchronous functions); the gates are
+ * counted by two GatePools (gate-pool.ts) whose gate actors get one SET per step. The context
+ * object is owned by this actor alone; every mutation happens in the single `step` action below.
  */
-
-// ---------------------------------------------------------------------------------------------
-// Plain data
-
-/** FIFO with O(1) shift and unshift-at-head (a crashed job goes back to the front of its room). */
-export class Fifo<T> {
-  private items: (T | undefined)[] = [];
-  private head = 0;
-
-  get size(): number {
-    return this.items.length - this.head;
-  }
-
-  push(item: T): void {
-    this.items.push(item);
-  }
-
-  peek(): T | undefined {
-    return this.items[this.head];
-  }
-
-  shift(): T | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const item = this.items[this.head];
-    this.items[this.head] = undefined;
-    this.head++;
-    if (this.head === this.items.length) {
-      // Empty: truncate so an idle ring or queue holds no slots.
-      this.items.length = 0;
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return item;
-  }
-
-  unshift(item: T): void {
-    if (this.head > 0) {
-      this.head--;
-      this.items[this.head] = item;
-    } else {
-      this.items.unshift(item);
-    }
-  }
-
-  *[Symbol.iterator](): IterableIterator<T> {
-    for (let i = this.head; i < this.items.length; i++) yield this.items[i] as T;
-  }
-}
-
-/** Waiting jobs of one room; exists only while the room has waiting jobs. */
-export interface RoomQueue {
-  key: string;
-  jobs: Fifo<Job>;
-  place: 'ready' | 'roomFull' | 'botFull';
-}
-
-/** Waiting jobs of one bot; exists only while `waiting > 0`. */
-export interface BotQueue {
-  key: string;
-  waiting: number;
-  /** rooms whose head job waits for this bot's gate; one is woken per RELEASE */
-  parked: Fifo<RoomQueue>;
-}
-
-export interface WorkerSlot {
-  id: string;
-  job: Job | null;
-  startedAt: number;
-}
-
-export interface DispatcherInput {
-  /** mailbox size: accepted messages waiting across all rooms (PROTOCOL §7.6: 10,000) */
-  capacity: number;
-  /** PROTOCOL §7.6: 30 in flight per bot */
-  perBot: number;
-  /** PROTOCOL §7.6: 3 in flight per room */
-  perRoom: number;
-  /** PROTOCOL §7.6: 31 workers */
-  workers: number;
-  /** processing deadline of one job (5 min) */
-  deadlineMs: number;
-  /** worker restarts allowed within `restartWindowMs` before the dispatcher is unhealthy */
-  restartLimit: number;
-  restartWindowMs: number;
-  /** epoch ms; tests pass the simulated clock's `now` */
-  now?: () => number;
-  /** inspection observer for the gate actors (they are roots with their own system) */
-  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
-  /**
-   * How long a gate that fell idle and empty stays up before it is stopped (0 = stopped at
-   * once). A busy room re-acquires its gate every few messages; keeping it for a while spares
-   * an actor start and stop per message.
-   */
-  gateIdleMs?: number;
-  /** idle gates kept per kind (room, bot) at most; beyond it the longest-idle one is stopped at once */
-  maxIdleGates?: number;
-}
-
-export interface DispatcherContext {
-  readonly capacity: number;
-  readonly perBot: number;
-  readonly perRoom: number;
-  readonly deadlineMs: number;
-  readonly restartLimit: number;
-  readonly restartWindowMs: number;
-  readonly gateIdleMs: number;
-  readonly maxIdleGates: number;
-  readonly now: () => number;
-  /** jobs accepted and not yet started */
-  waiting: number;
-  /** jobs on a worker */
-  running: number;
-  processed: number;
-  failed: number;
-  /** ENQUEUEs refused (mailbox full or shutting down) */
-  refused: number;
-  restarts: number;
-  /** false once workers crashed more than restartLimit times within restartWindowMs (sticky) */
-  healthy: boolean;
-  /** false after SHUTDOWN: ENQUEUE is refused with MAILBOX_CLOSED */
-  accepting: boolean;
-  queues: Map<string, RoomQueue>;
-  bots: Map<string, BotQueue>;
-  ready: Fifo<RoomQueue>;
-  botGates: Map<string, GateRef>;
-  roomGates: Map<string, GateRef>;
-  /** gates with nothing in flight or waiting, by key → idle since (epoch ms), longest idle first */
-  idleBotGates: Map<string, number>;
-  idleRoomGates: Map<string, number>;
-  /** a GATES.SWEEP is scheduled */
-  sweepArmed: boolean;
-  workers: Map<string, WorkerSlot>;
-  idle: WorkerSlot[];
-  /** refs told MAILBOX_FULL (or registered by WAIT_FOR_ROOM), each told MAILBOX_READY once */
-  waiters: Set<AnyActorRef>;
-  restartTimes: number[];
-  readonly gateOptions: GateStartOptions;
-  /** scratch for one event's effects, reused so the hot path allocates nothing for it */
-  readonly fx: Effects;
-  /** the worker machine with this dispatcher's `runJob`, for spawning and respawning */
-  readonly workerLogic: AnyActorLogic;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Events
-
-/** PROTOCOL §7.6 backpressure, sent to `replyTo` of a refused ENQUEUE. */
-export interface MailboxFullEvent {
-  type: 'MAILBOX_FULL';
-  jobId: string;
-}
-/** Sent once to every ref that was told MAILBOX_FULL or asked WAIT_FOR_ROOM, when there is room. */
-export interface MailboxReadyEvent {
-  type: 'MAILBOX_READY';
-}
-/** Sent to `replyTo` of an ENQUEUE after SHUTDOWN; no MAILBOX_READY follows. */
-export interface MailboxClosedEvent {
-  type: 'MAILBOX_CLOSED';
-  jobId: string;
-}
-
-export interface WorkerErrorEvent {
-  type: `xstate.error.actor.${string}`;
-  actorId?: string;
-  error: unknown;
-}
-
-export type DispatcherEvent =
-  | { type: 'ENQUEUE'; job: Job; replyTo?: AnyActorRef }
-  | { type: 'WAIT_FOR_ROOM'; ref: AnyActorRef }
-  | { type: 'SHUTDOWN' }
-  | { type: 'GATE.ERROR'; key: string; error: string }
-  /** delayed, raised by the dispatcher itself: stop gates idle for `gateIdleMs` */
-  | { type: 'GATES.SWEEP' }
-  | WorkerDoneEvent
-  | WorkerErrorEvent;
-
-// ---------------------------------------------------------------------------------------------
-// Reports (provided actions; defaults are no-ops)
-
-export interface OutcomeReport {
-  job: Job;
-  outcome: JobOutcome;
-  /** from acceptance to (last) start */
-  waitedMs: number;
-  /** on the worker */
-  ranMs: number;
-}
-
-export interface RestartReport {
-  workerId: string;
-  error: string;
-}
-
-export interface UnhealthyReport {
-  reason: string;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Scheduling: plain synchronous functions over the context
-
-/** What one event asks the actor to do once the context is updated. */
-export interface Effects {
-  starts: WorkerSlot[];
-  outcomes: OutcomeReport[];
-  sends: { to: AnyActorRef; event: MailboxFullEvent | MailboxClosedEvent | MailboxReadyEvent }[];
-  respawn: string | null;
-  restart: RestartReport | null;
-  unhealthy: UnhealthyReport | null;
-  /** schedule a GATES.SWEEP in this many ms */
-  sweepInMs: number | null;
-}
-
-const ACQUIRE = { type: 'ACQUIRE' } as const;
-const RELEASE = { type: 'RELEASE' } as const;
-const READY: MailboxReadyEvent = { type: 'MAILBOX_READY' };
-const CRASH_RETRIES = 1;
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** Puts a room with waiting jobs where it belongs, given its gates right now. */
-function place(ctx: DispatcherContext, room: RoomQueue): void {
-  if (inFlightOf(ctx.roomGates.get(room.key)) >= ctx.perRoom) {
-    room.place = 'roomFull';
-    return;
-  }
-  const head = room.jobs.peek()!;
-  if (inFlightOf(ctx.botGates.get(head.botKey)) >= ctx.perBot) {
-    room.place = 'botFull';
-    ctx.bots.get(head.botKey)!.parked.push(room);
-    return;
-  }
-  room.place = 'ready';
-  ctx.ready.push(room);
-}
-
-function gateOf(
-  ctx: DispatcherContext,
-  gates: Map<string, GateRef>,
-  idle: Map<string, number>,
-  key: string,
-  limit: number,
-): GateRef {
-  let gate = gates.get(key);
-  if (gate === undefined) {
-    gate = startGate(key, limit, ctx.gateOptions);
-    gates.set(key, gate);
-  } else if (idle.size > 0) {
-    idle.delete(key); // an idle gate back in use
-  }
-  return gate;
-}
-
-/**
- * A gate with nothing in flight and nothing waiting: stopped at once when `gateIdleMs` is 0,
- * otherwise kept (visible as `open`, 0 in flight) until a sweep finds it idle for that long.
- */
-function retire(
-  ctx: DispatcherContext,
-  fx: Effects,
-  gates: Map<string, GateRef>,
-  idle: Map<string, number>,
-  key: string,
-  gate: GateRef,
-): void {
-  if (ctx.gateIdleMs === 0) {
-    gate.stop();
-    gates.delete(key);
-    return;
-  }
-  idle.set(key, ctx.now());
-  if (idle.size > ctx.maxIdleGates) {
-    // Memory stays bounded however many rooms went quiet at once: the longest idle goes first.
-    const oldest = idle.keys().next().value as string;
-    idle.delete(oldest);
-    gates.get(oldest)?.stop();
-    gates.delete(oldest);
-  }
-  if (!ctx.sweepArmed) {
-    ctx.sweepArmed = true;
-    fx.sweepInMs = ctx.gateIdleMs;
-  }
-}
-
-/** Stops the gates of `idle` that stayed idle for gateIdleMs; returns when the next one is due. */
-function sweepGates(
-  ctx: DispatcherContext,
-  gates: Map<string, GateRef>,
-  idle: Map<string, number>,
-  waiting: (key: string) => boolean,
-  now: number,
-): number {
-  for (const [key, since] of idle) {
-    if (now - since < ctx.gateIdleMs) return since + ctx.gateIdleMs;
-    idle.delete(key);
-    const gate = gates.get(key);
-    // Work queued behind a gate without a slot taken: the gate stays (it is re-parked when released).
-    if (gate === undefined || inFlightOf(gate) > 0 || waiting(key)) continue;
-    gate.stop();
-    gates.delete(key);
-  }
-  return Number.POSITIVE_INFINITY;
-}
-
-function onSweep(ctx: DispatcherContext, fx: Effects): void {
-  const now = ctx.now();
-  const nextRoom = sweepGates(ctx, ctx.roomGates, ctx.idleRoomGates, (key) => ctx.queues.has(key), now);
-  const nextBot = sweepGates(ctx, ctx.botGates, ctx.idleBotGates, (key) => ctx.bots.has(key), now);
-  const next = Math.min(nextRoom, nextBot);
-  ctx.sweepArmed = next !== Number.POSITIVE_INFINITY;
-  if (ctx.sweepArmed) fx.sweepInMs = Math.max(1, next - now);
-}
-
-/** Every gate, busy or idle: when the dispatcher is done (closed) or stopped by its owner. */
-export function stopGates(
-  ctx: Pick<DispatcherContext, 'botGates' | 'roomGates' | 'idleBotGates' | 'idleRoomGates'>,
-): void {
-  for (const gate of ctx.roomGates.values()) gate.stop();
-  for (const gate of ctx.botGates.values()) gate.stop();
-  ctx.roomGates.clear();
-  ctx.botGates.clear();
-  ctx.idleRoomGates.clear();
-  ctx.idleBotGates.clear();
-}
-
-/** Adds a job to its room's queue (at the head for a re-queued job). */
-function queue(ctx: DispatcherContext, job: Job, atHead: boolean): void {
-  let bot = ctx.bots.get(job.botKey);
-  if (bot === undefined) {
-    bot = { key: job.botKey, waiting: 0, parked: new Fifo() };
-    ctx.bots.set(job.botKey, bot);
-  }
-  bot.waiting++;
-  ctx.waiting++;
-  const room = ctx.queues.get(job.roomKey);
-  if (room !== undefined) {
-    if (atHead) room.jobs.unshift(job);
-    else room.jobs.push(job);
-    return;
-  }
-  const created: RoomQueue = { key: job.roomKey, jobs: new Fifo(), place: 'ready' };
-  created.jobs.push(job);
-  ctx.queues.set(job.roomKey, created);
-  place(ctx, created);
-}
-
-/**
- * Starts jobs while a worker is idle and some room can run: round-robin over the ready ring, a
- * room's head job only (per-room start order = arrival order, PROTOCOL §7.6 FIFO).
- */
-export function schedule(ctx: DispatcherContext, fx: Effects): void {
-  while (ctx.idle.length > 0 && ctx.ready.size > 0) {
-    const room = ctx.ready.shift()!;
-    const job = room.jobs.peek()!;
-    if (inFlightOf(ctx.roomGates.get(room.key)) >= ctx.perRoom) {
-      room.place = 'roomFull';
-      continue;
-    }
-    const bot = ctx.bots.get(job.botKey)!;
-    if (inFlightOf(ctx.botGates.get(job.botKey)) >= ctx.perBot) {
-      room.place = 'botFull';
-      bot.parked.push(room);
-      continue;
-    }
-    // PROTOCOL §7.6: the bot slot first, then the room slot. Gates are created on demand.
-    gateOf(ctx, ctx.botGates, ctx.idleBotGates, job.botKey, ctx.perBot).send(ACQUIRE);
-    gateOf(ctx, ctx.roomGates, ctx.idleRoomGates, room.key, ctx.perRoom).send(ACQUIRE);
-    room.jobs.shift();
-    ctx.waiting--;
-    bot.waiting--;
-    if (bot.waiting === 0) ctx.bots.delete(bot.key);
-    const slot = ctx.idle.pop()!;
-    slot.job = job;
-    slot.startedAt = ctx.now();
-    job.attempts++;
-    ctx.running++;
-    fx.starts.push(slot);
-    if (room.jobs.size === 0) ctx.queues.delete(room.key);
-    else place(ctx, room);
-  }
-}
-
-/** Gives back a finished job's gate slots; wakes what waited on them; retires gates that are idle and empty. */
-function release(ctx: DispatcherContext, fx: Effects, job: Job): void {
-  // Room first, so a room woken by the bot below is placed against its room gate's current count.
-  const roomGate = ctx.roomGates.get(job.roomKey);
-  if (roomGate !== undefined) {
-    roomGate.send(RELEASE);
-    const room = ctx.queues.get(job.roomKey);
-    if (room === undefined) {
-      if (inFlightOf(roomGate) === 0) retire(ctx, fx, ctx.roomGates, ctx.idleRoomGates, job.roomKey, roomGate);
-    } else if (room.place === 'roomFull') {
-      place(ctx, room);
-    }
-  }
-  const botGate = ctx.botGates.get(job.botKey);
-  if (botGate !== undefined) {
-    botGate.send(RELEASE);
-    const bot = ctx.bots.get(job.botKey);
-    if (bot === undefined) {
-      if (inFlightOf(botGate) === 0) retire(ctx, fx, ctx.botGates, ctx.idleBotGates, job.botKey, botGate);
-    } else {
-      // One slot freed: wake one parked room. It had room capacity when parked and its room gate
-      // can only have drained since, so it lands in the ready ring.
-      const woken = bot.parked.shift();
-      if (woken !== undefined) place(ctx, woken);
-    }
-  }
-}
-
-function notifyIfRoom(ctx: DispatcherContext, fx: Effects): void {
-  if (ctx.waiters.size === 0 || ctx.waiting >= ctx.capacity) return;
-  for (const ref of ctx.waiters) fx.sends.push({ to: ref, event: READY });
-  ctx.waiters.clear();
-}
-
-function finish(ctx: DispatcherContext, fx: Effects, slot: WorkerSlot, job: Job, outcome: JobOutcome): void {
-  const now = ctx.now();
-  ctx.running--;
-  if (outcome.status === 'processed') ctx.processed++;
-  else ctx.failed++;
-  fx.outcomes.push({ job, outcome, waitedMs: slot.startedAt - job.enqueuedAt, ranMs: now - slot.startedAt });
-}
-
-function onEnqueue(ctx: DispatcherContext, fx: Effects, job: Job, replyTo: AnyActorRef | undefined): void {
-  if (!ctx.accepting) {
-    ctx.refused++;
-    if (replyTo !== undefined) fx.sends.push({ to: replyTo, event: { type: 'MAILBOX_CLOSED', jobId: job.id } });
-    return;
-  }
-  if (ctx.waiting >= ctx.capacity) {
-    // DESIGN.md §2: refuse with an event; the connection pauses its socket until MAILBOX_READY.
-    ctx.refused++;
-    if (replyTo !== undefined) {
-      ctx.waiters.add(replyTo);
-      fx.sends.push({ to: replyTo, event: { type: 'MAILBOX_FULL', jobId: job.id } });
-    }
-    return;
-  }
-  // The dispatcher owns an accepted job: it stamps acceptance time and counts attempts on it.
-  job.enqueuedAt = ctx.now();
-  queue(ctx, job, false);
-  schedule(ctx, fx);
-}
-
-function onWorkerDone(ctx: DispatcherContext, fx: Effects, event: WorkerDoneEvent): void {
-  const slot = ctx.workers.get(event.workerId);
-  const job = slot?.job;
-  // A report for a job this slot no longer holds (cannot happen short of a bug) is ignored.
-  if (slot === undefined || job === null || job === undefined || job.id !== event.jobId) return;
-  slot.job = null;
-  ctx.idle.push(slot);
-  finish(ctx, fx, slot, job, event.outcome);
-  release(ctx, fx, job);
-  schedule(ctx, fx);
-  notifyIfRoom(ctx, fx);
-}
-
-/** Supervision (DESIGN.md §2): intensity check, restart with the same id, re-queue the job once. */
-function onWorkerCrash(ctx: DispatcherContext, fx: Effects, workerId: string, error: unknown): void {
-  const slot = ctx.workers.get(workerId);
-  if (slot === undefined) return;
-  const now = ctx.now();
-  const text = messageOf(error);
-  ctx.restarts++;
-  ctx.restartTimes.push(now);
-  while (ctx.restartTimes.length > 0 && now - ctx.restartTimes[0]! > ctx.restartWindowMs) ctx.restartTimes.shift();
-  if (ctx.restartTimes.length > ctx.restartLimit + 1) ctx.restartTimes.shift();
-  if (ctx.restartTimes.length > ctx.restartLimit && ctx.healthy) {
-    ctx.healthy = false;
-    fx.unhealthy = {
-      reason: `${ctx.restartTimes.length} worker restarts within ${ctx.restartWindowMs} ms (limit ${ctx.restartLimit})`,
-    };
-  }
-  fx.respawn = workerId;
-  fx.restart = { workerId, error: text };
-  const job = slot.job;
-  slot.job = null;
-  ctx.idle.push(slot);
-  if (job !== null) {
-    if (job.attempts <= CRASH_RETRIES) {
-      ctx.running--;
-      queue(ctx, job, true);
-    } else {
-      finish(ctx, fx, slot, job, { status: 'failed', reason: 'crash', error: text });
-    }
-    release(ctx, fx, job);
-  }
-  schedule(ctx, fx);
-  notifyIfRoom(ctx, fx);
-}
-
-function onWaitForRoom(ctx: DispatcherContext, fx: Effects, ref: AnyActorRef): void {
-  // After SHUTDOWN there will be no room: the gateway is closing its connections anyway.
-  if (!ctx.accepting) return;
-  ctx.waiters.add(ref);
-  // The gateway checked `waiting` before this event arrived; room may have appeared since.
-  notifyIfRoom(ctx, fx);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Live gates for the admin endpoint (/actors)
-
-export interface GateSummary {
-  kind: 'bot' | 'room';
-  key: string;
-  state: 'open' | 'saturated';
-  inFlight: number;
-  limit: number;
-  /** jobs waiting behind this gate */
-  waiting: number;
-}
-
-export function gateSummary(ctx: Pick<DispatcherContext, 'botGates' | 'roomGates' | 'bots' | 'queues'>): GateSummary[] {
-  const out: GateSummary[] = [];
-  const add = (kind: GateSummary['kind'], key: string, gate: GateRef, waiting: number) => {
-    const snapshot = gate.getSnapshot();
-    out.push({
-      kind,
-      key,
-      state: snapshot.value,
-      inFlight: snapshot.context.inFlight,
-      limit: snapshot.context.limit,
-      waiting,
-    });
-  };
-  for (const [key, gate] of ctx.botGates) add('bot', key, gate, ctx.bots.get(key)?.waiting ?? 0);
-  for (const [key, gate] of ctx.roomGates) add('room', key, gate, ctx.queues.get(key)?.jobs.size ?? 0);
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The machine
@@ -592,7 +64,7 @@ const dispatcherSetup = setup({
   actors: {
     worker: workerMachine,
     // The gateway supplies the real runner: dispatcherMachine.provide({ actors: { runJob } }).
-    runJob: fromPromise<void, RunJobInput>(async () => {
+    runJob: fromJobRunner(async () => {
       throw new Error('runJob not provided');
     }),
   },
@@ -631,6 +103,9 @@ const step = dispatcherSetup.enqueueActions(({ context, event, enqueue }) => {
     case 'ENQUEUE':
       onEnqueue(context, fx, event.job, event.replyTo);
       break;
+    case 'ENQUEUE.BATCH':
+      for (const item of event.items) onEnqueue(context, fx, item.job, item.replyTo);
+      break;
     case 'WAIT_FOR_ROOM':
       onWaitForRoom(context, fx, event.ref);
       break;
@@ -653,6 +128,9 @@ const step = dispatcherSetup.enqueueActions(({ context, event, enqueue }) => {
     default:
       onWorkerCrash(context, fx, (event as WorkerErrorEvent).actorId ?? '', (event as WorkerErrorEvent).error);
   }
+  // DESIGN.md §2: the gate actors learn their counts once per step, not once per message.
+  context.botPool.flush();
+  context.roomPool.flush();
   if (fx.respawn !== null) {
     // DESIGN.md §2: a crashed child stays in snapshot.children until stopped, and spawning with
     // a live id would orphan it — so stop first, then spawn with the same id.
@@ -684,6 +162,15 @@ export const dispatcherMachine = dispatcherSetup.createMachine({
       workers.set(slot.id, slot);
       idle.push(slot);
     }
+    const now = input.now ?? Date.now;
+    const gate: GateStartOptions = {
+      ...(input.inspect !== undefined ? { inspect: input.inspect } : {}),
+      onError: (key, error) => self.send({ type: 'GATE.ERROR', key, error: messageOf(error) }),
+    };
+    const gateIdleMs = input.gateIdleMs ?? 0;
+    const maxIdle = input.maxIdleGates ?? 1_000;
+    const botPool = new GatePool({ limit: input.perBot, idleMs: gateIdleMs, maxIdle, now, gate });
+    const roomPool = new GatePool({ limit: input.perRoom, idleMs: gateIdleMs, maxIdle, now, gate });
     return {
       capacity: input.capacity,
       perBot: input.perBot,
@@ -691,9 +178,9 @@ export const dispatcherMachine = dispatcherSetup.createMachine({
       deadlineMs: input.deadlineMs,
       restartLimit: input.restartLimit,
       restartWindowMs: input.restartWindowMs,
-      gateIdleMs: input.gateIdleMs ?? 0,
-      maxIdleGates: input.maxIdleGates ?? 1_000,
-      now: input.now ?? Date.now,
+      gateIdleMs,
+      maxIdleGates: maxIdle,
+      now,
       waiting: 0,
       running: 0,
       processed: 0,
@@ -705,25 +192,24 @@ export const dispatcherMachine = dispatcherSetup.createMachine({
       queues: new Map(),
       bots: new Map(),
       ready: new Fifo(),
-      botGates: new Map(),
-      roomGates: new Map(),
-      idleBotGates: new Map(),
-      idleRoomGates: new Map(),
+      botPool,
+      roomPool,
+      botGates: botPool.gates,
+      roomGates: roomPool.gates,
+      idleBotGates: botPool.idle,
+      idleRoomGates: roomPool.idle,
       sweepArmed: false,
       workers,
       idle,
       waiters: new Set(),
       restartTimes: [],
-      gateOptions: {
-        ...(input.inspect !== undefined ? { inspect: input.inspect } : {}),
-        onError: (key, error) => self.send({ type: 'GATE.ERROR', key, error: messageOf(error) }),
-      },
       workerLogic,
       fx: { starts: [], outcomes: [], sends: [], respawn: null, restart: null, unhealthy: null, sweepInMs: null },
     };
   },
   on: {
     ENQUEUE: { actions: step },
+    'ENQUEUE.BATCH': { actions: step },
     WAIT_FOR_ROOM: { actions: step },
     'WORKER.DONE': { actions: step },
     'GATE.ERROR': { actions: step },

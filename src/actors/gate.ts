@@ -2,9 +2,8 @@ import { type ActorRefFrom, assign, createActor, type InspectionEvent, type Obse
 
 /**
  * A concurrency gate (DESIGN.md §2): one per bot (30 in flight) and one per room (3 in flight),
- * PROTOCOL §7.6. The dispatcher reads `inFlight` from the snapshot and sends ACQUIRE/RELEASE;
- * the gate itself only counts, so that the inspector shows where work is held up
- * (`saturated` = every slot taken).
+ * PROTOCOL §7.6. The dispatcher counts (gate-pool.ts) and sends the gate its count with one SET
+ * per step; the gate shows the inspector where work is held up (`saturated` = every slot taken).
  *
  * Gates are ROOT actors, not children of the dispatcher: spawning or stopping a child copies
  * the parent's children map, and there can be 100,000s of rooms (DESIGN.md §2, measured facts).
@@ -21,7 +20,11 @@ export interface GateContext {
   limit: number;
 }
 
-export type GateEvent = { type: 'ACQUIRE' } | { type: 'RELEASE' };
+/**
+ * SET mirrors the dispatcher's count (one per gate per dispatcher step, gate-pool.ts);
+ * ACQUIRE/RELEASE count one slot each.
+ */
+export type GateEvent = { type: 'ACQUIRE' } | { type: 'RELEASE' } | { type: 'SET'; inFlight: number };
 
 export const gateMachine = setup({
   types: {
@@ -32,8 +35,10 @@ export const gateMachine = setup({
   guards: {
     takesLastSlot: ({ context }) => context.inFlight + 1 >= context.limit,
     holdsAny: ({ context }) => context.inFlight > 0,
+    setsFull: ({ context, event }) => event.type === 'SET' && event.inFlight >= context.limit,
   },
   actions: {
+    set: assign({ inFlight: ({ context, event }) => (event.type === 'SET' ? event.inFlight : context.inFlight) }),
     take: assign({ inFlight: ({ context }) => context.inFlight + 1 }),
     give: assign({ inFlight: ({ context }) => context.inFlight - 1 }),
   },
@@ -45,6 +50,8 @@ export const gateMachine = setup({
     open: {
       on: {
         ACQUIRE: [{ guard: 'takesLastSlot', target: 'saturated', actions: 'take' }, { actions: 'take' }],
+        // Targetless unless the state changes: a transition with a target costs several times more.
+        SET: [{ guard: 'setsFull', target: 'saturated', actions: 'set' }, { actions: 'set' }],
         // A RELEASE without a matching ACQUIRE would drive the count negative: ignore it.
         RELEASE: { guard: 'holdsAny', actions: 'give' },
       },
@@ -54,6 +61,10 @@ export const gateMachine = setup({
         // The dispatcher checks the snapshot before acquiring; an ACQUIRE here is a caller bug and
         // is ignored rather than letting the limit be exceeded.
         RELEASE: { target: 'open', actions: 'give' },
+        SET: [
+          { guard: 'setsFull', actions: 'set' },
+          { target: 'open', actions: 'set' },
+        ],
       },
     },
   },

@@ -1,28 +1,23 @@
-import { type ActorRefFrom, assign, fromPromise, sendParent, setup } from 'xstate';
+import { type ActorRefFrom, assign, sendParent, sendTo, setup, stopChild } from 'xstate';
 import type { Job, JobOutcome } from './job.js';
+import { fromJobRunner, type RunnerEvent, type RunnerReply } from './job-runner.js';
+
+export { fromJobRunner, type RunJob, type RunJobInput } from './job-runner.js';
 
 /**
- * A worker (DESIGN.md §2): runs one job at a time through the provided `runJob` promise actor,
- * under the processing deadline (PROTOCOL §7.6, 5 min by default). Timeout or a rejected handler
- * ends the job as failed and the worker is idle again; the dispatcher hears about every job
- * exactly once through `WORKER.DONE`.
+ * A worker (DESIGN.md §2): runs one job at a time on its ONE long-lived `runner` child (the
+ * provided `runJob`, see job-runner.ts), under the processing deadline (PROTOCOL §7.6, 5 min by
+ * default). Timeout or a rejected handler ends the job as failed and the worker is idle again; the
+ * dispatcher hears about every job exactly once through `WORKER.DONE`.
  *
  * A handler that throws `WorkerCrash` crashes the worker itself (the actor errors), which the
- * dispatcher supervises: restart with an intensity limit, re-queue the job once.
+ * dispatcher supervises: restart with an intensity limit, re-queue the job once. Stopping the
+ * crashed worker stops its runner, which aborts whatever it still runs.
  */
 
 /** Thrown by a job runner to crash its worker (tests, or a runner that found its worker unusable). */
 export class WorkerCrash extends Error {
   override readonly name = 'WorkerCrash';
-}
-
-/**
- * What `runJob` receives. The promise creator's own `signal` argument (from xstate) is the job's
- * abort signal: leaving `running` — the deadline, or the actor system stopping — stops the
- * invoked runner, which aborts it.
- */
-export interface RunJobInput {
-  job: Job;
 }
 
 export interface WorkerInput {
@@ -34,9 +29,14 @@ export interface WorkerContext {
   workerId: string;
   deadlineMs: number;
   job: Job | null;
+  /** number of the current (or last) run; a reply for another run is a late one and ignored */
+  seq: number;
+  /** the WorkerCrash being raised (state `crashed`) */
+  crash: unknown;
 }
 
-export type WorkerEvent = { type: 'START'; job: Job };
+/** CRASH: sent by the worker to itself once its runner is stopped (state `crashed`). */
+export type WorkerEvent = { type: 'START'; job: Job } | { type: 'CRASH' } | RunnerReply;
 
 /** Sent to the parent (dispatcher) once per started job. */
 export interface WorkerDoneEvent {
@@ -68,7 +68,7 @@ export const workerMachine = setup({
   },
   actors: {
     // The gateway supplies the real runner with `dispatcherMachine.provide({ actors: { runJob } })`.
-    runJob: fromPromise<void, RunJobInput>(async () => {
+    runJob: fromJobRunner(async () => {
       throw new Error('runJob not provided');
     }),
   },
@@ -76,52 +76,68 @@ export const workerMachine = setup({
     deadline: ({ context }) => context.deadlineMs,
   },
   guards: {
-    isCrash: ({ event }) => 'error' in event && event.error instanceof WorkerCrash,
+    current: ({ context, event }) => 'seq' in event && event.seq === context.seq,
+    currentCrash: ({ context, event }) =>
+      event.type === 'RUN.FAILED' && event.seq === context.seq && event.error instanceof WorkerCrash,
   },
   actions: {
     // Throwing from an action makes this actor error; the parent receives xstate.error.actor.<id>.
-    crash: ({ event }) => {
-      throw 'error' in event ? event.error : new WorkerCrash('worker crashed');
+    crash: ({ context }) => {
+      throw context.crash ?? new WorkerCrash('worker crashed');
     },
+    run: sendTo('runner', ({ context }): RunnerEvent => ({ type: 'RUN', seq: context.seq, job: context.job! })),
+    abort: sendTo('runner', ({ context }): RunnerEvent => ({ type: 'ABORT', seq: context.seq })),
     reportProcessed: sendParent(({ context }) => done(context, PROCESSED)),
     reportTimeout: sendParent(({ context }) => done(context, TIMED_OUT)),
     reportError: sendParent(({ context, event }) =>
       done(context, {
         status: 'failed',
         reason: 'error',
-        error: messageOf('error' in event ? event.error : undefined),
+        error: messageOf(event.type === 'RUN.FAILED' ? event.error : undefined),
       }),
     ),
     clear: assign({ job: null }),
   },
 }).createMachine({
   id: 'worker',
-  context: ({ input }) => ({ workerId: input.workerId, deadlineMs: input.deadlineMs, job: null }),
+  context: ({ input }) => ({ workerId: input.workerId, deadlineMs: input.deadlineMs, job: null, seq: 0, crash: null }),
+  // One runner for the worker's whole life (not one actor per job).
+  invoke: { id: 'runner', src: 'runJob' },
   initial: 'idle',
   states: {
     idle: {
       on: {
         START: {
           target: 'running',
-          actions: assign({ job: ({ event }) => event.job }),
+          actions: [assign({ job: ({ event }) => event.job, seq: ({ context }) => context.seq + 1 }), 'run'],
         },
       },
     },
     running: {
-      // Leaving the state stops the invoked runner, which aborts its signal (if still pending):
-      // one AbortController per job, xstate's own.
-      invoke: {
-        src: 'runJob',
-        input: ({ context }) => ({ job: context.job! }),
-        onDone: { target: 'idle', actions: ['reportProcessed', 'clear'] },
-        onError: [
-          { guard: 'isCrash', actions: 'crash' },
-          { target: 'idle', actions: ['reportError', 'clear'] },
+      on: {
+        'RUN.DONE': { guard: 'current', target: 'idle', actions: ['reportProcessed', 'clear'] },
+        'RUN.FAILED': [
+          {
+            // An errored machine does not stop its children (xstate 5), so the runner is stopped
+            // first (aborting anything it still holds) and the worker errors on the next event.
+            guard: 'currentCrash',
+            target: 'crashed',
+            actions: [
+              assign({ crash: ({ event }) => (event.type === 'RUN.FAILED' ? event.error : null) }),
+              stopChild('runner'),
+              sendTo(({ self }) => self, { type: 'CRASH' } as const),
+            ],
+          },
+          { guard: 'current', target: 'idle', actions: ['reportError', 'clear'] },
         ],
       },
       after: {
-        deadline: { target: 'idle', actions: ['reportTimeout', 'clear'] },
+        // The handler's signal aborts; its late reply (other seq) is ignored.
+        deadline: { target: 'idle', actions: ['abort', 'reportTimeout', 'clear'] },
       },
+    },
+    crashed: {
+      on: { CRASH: { actions: 'crash' } },
     },
   },
 });

@@ -29,7 +29,7 @@ export interface KnownDevice {
 /**
  * Device standing with a last-known cache, so database trouble never stops the phones
  * (DESIGN.md §4): a device seen before keeps its last status; one never seen stays pending
- * (fail closed, issue 4 §5 — unlike the reference server's fail-open, PROTOCOL §9 item 9).
+ * (fail closed, DESIGN.md §4 — unlike the reference server's fail-open, PROTOCOL §9 item 9).
  */
 export class DeviceDirectory {
   private readonly known = new Map<string, KnownDevice>();
@@ -81,7 +81,7 @@ export class DeviceDirectory {
   }
 
   /**
-   * Re-reads the rows of `keys` (issue 2 §5, PROTOCOL §7.10 reload). A key without a row is
+   * Re-reads the rows of `keys` (PROTOCOL §7.10 reload). A key without a row is
    * unapproved; one whose registration failed earlier is registered now (as pending).
    * Returns the fresh standing of every key it could read; throws on database errors.
    */

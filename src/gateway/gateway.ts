@@ -1,6 +1,5 @@
-import net from 'node:net';
-import tls from 'node:tls';
-import { type Actor, type AnyActorRef, createActor, fromPromise, type InspectionEvent } from 'xstate';
+import type net from 'node:net';
+import { type Actor, type AnyActorRef, createActor, type InspectionEvent } from 'xstate';
 import { type ConnectionActor, connectionKey, connectionMachine } from '../actors/connection.js';
 import {
   type ChatVerdict,
@@ -10,15 +9,24 @@ import {
   type Standing,
   standingOf,
 } from '../actors/connection-ports.js';
-import { type DispatcherEvent, type DispatcherInput, dispatcherMachine, stopGates } from '../actors/dispatcher.js';
+import {
+  type DispatcherEvent,
+  type DispatcherInput,
+  dispatcherMachine,
+  sendInBatches,
+  stopGates,
+} from '../actors/dispatcher.js';
+import type { Inbox } from '../actors/inbox.js';
 import { type ChatMessage, type Job, type JobOutcome, roomKeyOf } from '../actors/job.js';
+import { fromJobRunner } from '../actors/job-runner.js';
 import type { OutboundLink } from '../actors/outbound.js';
 import { ConnectionRegistry } from '../actors/registry.js';
 import type { SendOutcome, SendPort } from '../actors/send.js';
-import type { RunJobInput } from '../actors/worker.js';
 import type { BotModule, ConnectionInfo, GatewayServices } from '../handlers/api.js';
-import { createRouter } from '../handlers/router.js';
+import { failureFields } from '../handlers/failure-fields.js';
+import type { Router } from '../handlers/router.js';
 import { handleMessage } from '../handlers/runner.js';
+import { routerFor } from '../handlers/setup.js';
 import { type Clock, systemClock } from '../infra/clock.js';
 import type { Config } from '../infra/config/schema.js';
 import type { Loggers } from '../infra/logger.js';
@@ -28,10 +36,17 @@ import { type SocketHandle, socketActor } from '../infra/tcp/socket-actor.js';
 import { ProcessSampler } from '../infra/telemetry/process-stats.js';
 import { chatLogRow, pingRow } from '../infra/telemetry/rows.js';
 import { TelemetryWriter } from '../infra/telemetry/writer.js';
-import type { Handshake, HmacKeys } from '../protocol/index.js';
+import type { Handshake, HmacKeys, OutgoingReply } from '../protocol/index.js';
+import { type ConnectionStats, connectionView, gateView } from './actors-view.js';
 import { DedupWindow } from './dedup.js';
 import { DeviceDirectory } from './devices.js';
+import { DurableMailbox } from './durable.js';
+import { PhoneListeners, type TlsPem } from './listeners.js';
+import { listeningFields } from './listening.js';
 import { OutboundPaths } from './outbound-paths.js';
+import { PendingRoomNotices } from './pending-rooms.js';
+import { ReplayHold } from './replay-hold.js';
+import { RoomSaturationWatch } from './room-saturation.js';
 import { RoomDirectory } from './rooms.js';
 import { Sender, type SendInput } from './sender.js';
 import { traceIdFactory } from './trace-id.js';
@@ -52,15 +67,19 @@ export interface GatewayOptions {
   processName?: string;
   /** PEM key and certificate: the listener speaks TLS (clients that can; v3.2.2 phones cannot) */
   tls?: { key: Buffer; cert: Buffer };
+  /** `msgbot-gateway` with the store options the daemon runs with, for the commands it logs */
+  cliPrefix?: string;
+  /** told of every reply written to a phone (the dashboard's room page shows the bot's replies) */
+  onDelivered?: (reply: OutgoingReply, key: string) => void;
+  /** the durable mailbox (DESIGN.md §2); without it accepted messages live in memory only */
+  inbox?: Inbox;
 }
 
-interface LiveInfo {
+interface LiveInfo extends ConnectionStats {
   handshake: Handshake;
   standing: Standing;
   status: string;
   maxMessageSize: number | null;
-  connectedAt: number;
-  pingsAnswered: number;
   monitoring?: { memoryUsage?: number; totalMemory?: number };
 }
 
@@ -87,13 +106,17 @@ export class Gateway {
   private readonly all = new Set<ConnectionActor>();
   private readonly dedup: DedupWindow;
   private readonly pairs: DedupWindow;
+  private readonly durable: DurableMailbox<DispatcherEvent> | undefined;
+  private readonly replayHold: ReplayHold;
   private readonly newTraceId = traceIdFactory();
-  private readonly server: net.Server;
+  private readonly listeners: PhoneListeners;
   private readonly sampler: ProcessSampler;
   private readonly settings: ConnectionSettings;
   private readonly ports: ConnectionPorts;
+  /** the connection machine with its socket actor, provided once (StateMachine.provide builds a new machine) */
+  private readonly connectionLogic = connectionMachine.provide({ actors: { socket: socketActor } });
   private readonly services: GatewayServices;
-  private readonly router: ReturnType<typeof createRouter>;
+  private router: Router;
   private standingTimer: unknown;
   private directRunning = 0;
   /** ENQUEUEs sent to the dispatcher; its counters say how many it has taken (see mailboxFull) */
@@ -101,12 +124,15 @@ export class Gateway {
   /** events for the dispatcher from connection actions, in order (see toDispatcher) */
   private readonly outbox: DispatcherEvent[] = [];
   private stopping = false;
-  private boundPort = 0;
+  /** trace ids of jobs that ended unanswered because their room is not approved (counted apart) */
+  private readonly notApproved = new Set<string>();
+  private readonly pendingRooms: PendingRoomNotices;
+  private readonly saturation: RoomSaturationWatch;
 
   constructor(private readonly opts: GatewayOptions) {
     const { config, store, loggers } = opts;
     this.metrics = opts.metrics ?? createMetrics();
-    // Issue 5 §3 "connections by state and standing": counted from the live actors when scraped
+    // "connections by state and standing" (README Metrics): counted from the live actors when scraped
     // (prom-client runs a metric's `collect` before reading it), so no hot path keeps it current.
     (this.metrics.connections as { collect?: () => void }).collect = () => this.countConnections();
     this.clock = opts.clock ?? systemClock;
@@ -116,6 +142,8 @@ export class Gateway {
       // refreshed in bulk every standingRefreshMs; the ttl only catches rows that vanished
       ttlMs: 2 * config.timers.standingRefreshMs,
     });
+    this.pendingRooms = new PendingRoomNotices(loggers.cat.message, opts.cliPrefix ?? 'msgbot-gateway');
+    this.saturation = new RoomSaturationWatch(loggers.cat.dispatch);
     this.dedup = new DedupWindow(config.processing.dedupWindowMs);
     this.pairs = new DedupWindow(config.processing.pairWindowMs);
     this.telemetry = new TelemetryWriter({
@@ -128,6 +156,25 @@ export class Gateway {
       flushMs: config.telemetry.flushMs,
     });
     this.sampler = new ProcessSampler({ clock: this.clock });
+    this.replayHold = new ReplayHold(this.clock, config.processing.replayWindowMs, (messages) => {
+      for (const m of messages) this.durable?.expire(m);
+    });
+    this.durable =
+      opts.inbox === undefined
+        ? undefined
+        : new DurableMailbox<DispatcherEvent>({
+            inbox: opts.inbox,
+            clock: this.clock,
+            metrics: this.metrics,
+            log: loggers.cat.message,
+            replayWindowMs: config.processing.replayWindowMs,
+            dedupWindowMs: config.processing.dedupWindowMs,
+            writeWaitMs: config.processing.inboxWriteWaitMs,
+            forward: (events) => {
+              for (const event of events) this.outbox.push(event);
+              this.flushOutbox();
+            },
+          });
     this.settings = {
       handshakeMs: config.timers.handshakeMs,
       pingIntervalMs: config.timers.pingIntervalMs,
@@ -143,11 +190,7 @@ export class Gateway {
       connections: () => this.connectionInfos(),
       reloadStanding: () => this.reloadStanding(),
     };
-    const admins = config.admins;
-    this.router = createRouter(opts.bots ?? [], {
-      // PROTOCOL §7.9 [REC]: admin-only commands are enforced, by the sender's user hash per bot
-      isAdmin: (m) => m.userHash !== null && (admins[m.botName]?.includes(m.userHash) ?? false),
-    });
+    this.router = routerFor(opts.bots ?? [], config, loggers.root);
     this.ports = this.createPorts();
     this.paths = new OutboundPaths({
       clock: this.clock,
@@ -196,21 +239,37 @@ export class Gateway {
       error: (err) => loggers.cat.dispatch.fatal({ err }, 'dispatcher failed'),
     });
 
-    const socketOptions = { noDelay: true, keepAlive: true, keepAliveInitialDelay: 30_000 };
-    const admit = (socket: net.Socket) => this.admit(socket);
-    this.server =
-      opts.tls === undefined
-        ? net.createServer(socketOptions, admit)
-        : tls.createServer({ ...socketOptions, ...opts.tls, handshakeTimeout: config.timers.handshakeMs }, admit);
-    this.server.on('tlsClientError', (err: Error) => {
-      this.metrics.connectionsRefused.inc({ reason: 'tls' });
-      loggers.cat.client.debug({ err: err.message }, 'TLS handshake failed');
+    this.listeners = new PhoneListeners({
+      host: config.host,
+      port: config.port,
+      tlsPort: config.tls.port,
+      tls: opts.tls,
+      handshakeMs: config.timers.handshakeMs,
+      admit: (socket) => this.admit(socket),
+      log: loggers.cat.client,
+      metrics: this.metrics,
+      clock: this.clock,
     });
-    this.server.on('error', (err) => loggers.cat.client.error({ err }, 'listener error'));
   }
 
+  /** the plain phone port (or the TLS one when `port` itself speaks TLS) */
   get port(): number {
-    return this.boundPort;
+    return this.listeners.port;
+  }
+
+  /** the TLS phone port, when TLS is on */
+  get tlsPort(): number | undefined {
+    return this.listeners.tlsPort;
+  }
+
+  /** Replaces the TLS certificate for new connections (SIGHUP). */
+  setCertificate(pem: TlsPem): void {
+    this.listeners.setCertificate(pem);
+  }
+
+  /** Swaps the operator modules (handler reload): messages already routed finish with the old ones. */
+  setBots(bots: readonly BotModule[]): void {
+    this.router = routerFor(bots, this.opts.config, this.opts.loggers.root);
   }
 
   /** The SendPort every producer of outbound messages is given (scheduler, send API). */
@@ -231,13 +290,16 @@ export class Gateway {
     if (link === undefined) {
       const ref = entry.ref;
       const registry = this.registry;
+      const onDelivered = this.opts.onDelivered;
       link = {
         get standing() {
           return entry.info.standing;
         },
         deliver: (reply, event) => {
           if (registry.get(key)?.ref !== ref) return false;
+          entry.info.repliesOut++;
           ref.send({ type: 'DELIVER', reply, event });
+          onDelivered?.(reply, key);
           return true;
         },
       };
@@ -249,33 +311,65 @@ export class Gateway {
   /** Starts workers, telemetry and the listener (PROTOCOL §1.1). */
   async start(): Promise<this> {
     this.dispatcher.start();
+    await this.replay();
     this.telemetry.start();
     this.sampler.start();
     this.scheduleStandingRefresh();
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.opts.config.port, this.opts.config.host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = this.server.address();
-    this.boundPort = typeof address === 'object' && address !== null ? address.port : this.opts.config.port;
-    this.opts.loggers.cat.client.info(
-      {
-        host: this.opts.config.host,
-        port: this.boundPort,
-        mode: this.opts.config.processing.mode,
-        tls: this.opts.tls !== undefined,
-      },
-      'listening for phones',
-    );
+    await this.listeners.start();
+    this.opts.loggers.cat.client.info(listeningFields(this.opts.config, this.listeners), 'listening for phones');
     return this;
   }
 
-  /** Standing of live connections is re-read on the clock (issue 2 §5: within 5 s). */
+  /**
+   * DESIGN.md §2 durable mailbox: unfinished messages inside the replay window are re-queued in
+   * their original order with their original trace ids; the de-duplication window is seeded from
+   * the record, so a phone that re-sends after the restart is answered once.
+   */
+  private async replay(): Promise<void> {
+    if (this.durable === undefined) return;
+    const { replay, expired, keys } = await this.durable.recover(dedupKeyOf);
+    for (const k of keys) {
+      const key = dedupKeyOf(k);
+      if (key !== undefined) this.dedup.add(key, k.receivedAt);
+    }
+    // handed on when their phone is back (see replayFor), so the replies find it
+    this.replayHold.add(replay, (m) => connectionKey(m.botName, m.deviceId));
+    this.durable.startPruning();
+    this.opts.loggers.cat.dispatch.info(
+      { replayed: replay.length, expired: expired.length, known: keys.length },
+      'durable mailbox recovered; replayed messages wait for their phones',
+    );
+  }
+
+  /** A device completed its handshake: its replayed messages go first (DESIGN.md §2). */
+  private replayFor(key: string, standing: Standing): void {
+    const messages = this.replayHold.take(key);
+    if (messages.length === 0) return;
+    if (standing !== 'full') {
+      // no longer approved: never answered, like any message of a device in limited mode
+      for (const m of messages) this.durable?.finish(m.traceId, 'failed');
+      this.opts.loggers.cat.message.warn({ count: messages.length }, 'replayed messages dropped: device not approved');
+      return;
+    }
+    this.metrics.durability.inc({ event: 'replayed' }, messages.length);
+    this.opts.loggers.cat.dispatch.info(
+      { botName: messages[0]!.botName, deviceId: messages[0]!.deviceId, replayed: messages.length },
+      'replayed messages handed on',
+    );
+    for (const message of messages) {
+      if (this.opts.config.processing.mode === 'direct') {
+        this.runDirect(message);
+        continue;
+      }
+      this.enqueued++;
+      this.toDispatcher({ type: 'ENQUEUE', job: this.jobOf(message, 0) });
+    }
+  }
+
+  /** Standing of live connections is re-read on the clock (within timers.standingRefreshMs). */
   private scheduleStandingRefresh(): void {
     this.standingTimer = this.clock.setTimeout(() => {
+      this.checkSaturation();
       void this.reloadStanding()
         .catch(() => {})
         .finally(() => {
@@ -284,7 +378,18 @@ export class Gateway {
     }, this.opts.config.timers.standingRefreshMs);
   }
 
-  /** A new socket: bound handshake slots (issue 6 §3), then a connection actor. */
+  /** Rooms whose every slot is held by a hung handler (room-saturation.ts), on the refresh tick. */
+  private checkSaturation(): void {
+    const p = this.opts.config.processing;
+    this.saturation.check({
+      now: this.clock.now(),
+      perRoom: p.perRoom,
+      stuckAfterMs: p.stuckAfterMs,
+      workers: this.dispatcher.getSnapshot().context.workers.values(),
+    });
+  }
+
+  /** A new socket: bound handshake slots (limits.maxHandshaking, docs/decisions.md "Admission"), then a connection actor. */
   private admit(socket: net.Socket): void {
     const log = this.opts.loggers.cat.client;
     const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
@@ -309,7 +414,7 @@ export class Gateway {
       maxOutboundBytes: this.opts.config.limits.maxOutboundBytes,
       destroyDelayMs: 1_000,
     };
-    const actor = createActor(connectionMachine.provide({ actors: { socket: socketActor } }), {
+    const actor = createActor(this.connectionLogic, {
       input: { peer, ports: this.ports, settings: this.settings, socket: handle },
       clock: this.clock,
       inspect: this.opts.inspect,
@@ -351,6 +456,8 @@ export class Gateway {
           maxMessageSize: null,
           connectedAt: this.clock.now(),
           pingsAnswered: 0,
+          messagesIn: 0,
+          repliesOut: 0,
         });
         this.handshaking.delete(self as ConnectionActor);
         if (previous !== undefined) {
@@ -371,6 +478,7 @@ export class Gateway {
         if (reply.rttMs !== null) m.pingRttSeconds.observe(reply.rttMs / 1000);
         const entry = this.registry.get(connectionKey(reply.botName, reply.deviceId));
         const monitoring = reply.reply.monitoring;
+        if (entry !== undefined) entry.info.lastRttMs = reply.rttMs;
         if (entry !== undefined && monitoring !== undefined) {
           entry.info.monitoring = { memoryUsage: monitoring.memory_usage, totalMemory: monitoring.total_memory };
         }
@@ -411,8 +519,13 @@ export class Gateway {
         const level = reason === 'eof' || reason === 'replaced' || reason === 'shutdown' ? 'info' : 'warn';
         loggers.cat.client[level]({ reason, ...identity(detail) }, 'connection closed');
       },
+      heldBeforeHandshake: ({ peer }) => {
+        m.durability.inc({ event: 'held-before-handshake' });
+        loggers.cat.client.debug({ peer }, 'packet before the handshake held');
+      },
       handshakeDone: ({ peer, key, handshake, verdict }) => {
         m.handshakes.inc({ outcome: 'ok' });
+        this.replayFor(key, standingOf(verdict.status));
         const entry = this.registry.get(key);
         if (entry !== undefined) {
           entry.info.status = verdict.status;
@@ -433,7 +546,7 @@ export class Gateway {
           loggers.cat.client.warn(
             {
               ...fields,
-              approve: `msgbot-gateway devices approve ${shellQuote(handshake.botName)} ${shellQuote(handshake.deviceId)}`,
+              approve: `${this.opts.cliPrefix ?? 'msgbot-gateway'} devices approve ${shellQuote(handshake.botName)} ${shellQuote(handshake.deviceId)}`,
             },
             'device connected in limited mode; to approve it run the command in "approve"',
           );
@@ -460,6 +573,8 @@ export class Gateway {
       return 'ignored';
     }
     this.telemetry.chat(chatLogRow(message, this.clock.now()));
+    const live = this.registry.get(connectionKey(message.botName, message.deviceId));
+    if (live !== undefined) live.info.messagesIn++;
     const log = this.opts.loggers.cat.message;
     if (standing !== 'full') {
       // PROTOCOL §7.3 limited mode: logged, room registered, never answered.
@@ -470,6 +585,7 @@ export class Gateway {
     }
     this.sender.served(message);
     log.debug({ traceId: message.traceId, room: message.room, channelId: message.channelId }, 'message accepted');
+    this.durable?.append(message); // DESIGN.md §2: stored before the dispatcher sees it
     if (!queued) {
       this.runDirect(message);
       return 'accepted';
@@ -488,13 +604,18 @@ export class Gateway {
    * flushed in order on the microtask queue, before any other I/O.
    */
   private toDispatcher(event: DispatcherEvent): void {
-    if (this.outbox.push(event) === 1) queueMicrotask(this.flushOutbox);
+    // DESIGN.md §2: with the durable mailbox, events wait until what they carry is stored
+    if (this.durable !== undefined) this.durable.push(event);
+    else if (this.outbox.push(event) === 1) queueMicrotask(this.flushOutbox);
   }
+
+  private readonly sendToDispatcher = (event: DispatcherEvent): void => this.dispatcher.send(event);
 
   private readonly flushOutbox = (): void => {
     try {
-      // What the dispatcher's answers make connections submit meanwhile goes out in this loop too.
-      for (let i = 0; i < this.outbox.length; i++) this.dispatcher.send(this.outbox[i]!);
+      // What the dispatcher's answers make connections submit meanwhile goes out in this loop too;
+      // consecutive ENQUEUEs go as one ENQUEUE.BATCH (one dispatcher step).
+      sendInBatches(this.outbox, this.sendToDispatcher);
     } finally {
       // xstate turns a failing step into the dispatcher's error (logged fatal); never a stuck outbox
       this.outbox.length = 0;
@@ -511,7 +632,10 @@ export class Gateway {
   private duplicateOf(m: ChatMessage): string | undefined {
     if (m.logId !== null && m.channelId !== null) {
       const key = `${m.botName}\u0000${m.deviceId}\u0000${m.channelId}\u0000${m.logId}`;
-      if (this.dedup.check(key, m.receivedAt)) return 'duplicate dropped';
+      if (this.dedup.check(key, m.receivedAt)) {
+        if (this.durable?.fromBeforeRestart(key)) this.metrics.durability.inc({ event: 'duplicate-after-restart' });
+        return 'duplicate dropped';
+      }
     }
     const content = `${m.botName}\u0000${m.deviceId}\u0000${m.room}\u0000${m.sender}\u0000${m.text}`;
     const mine = m.legacyCallback ? 'legacy' : 'listener';
@@ -533,7 +657,7 @@ export class Gateway {
   }
 
   /**
-   * Issue 6 §3 (found by a 2,000-message burst): an ENQUEUE sent while the dispatcher is busy —
+   * Found by a 2,000-message burst: an ENQUEUE sent while the dispatcher is busy —
    * its MAILBOX_READY makes a connection resubmit held messages synchronously — waits in the
    * dispatcher's mailbox, so `waiting` alone let a burst through that the dispatcher then refused
    * after this gateway had answered "accepted": those messages were lost without a trace.
@@ -545,7 +669,7 @@ export class Gateway {
     return ctx.waiting + (this.enqueued - taken) >= this.opts.config.processing.mailboxSize;
   }
 
-  /** Processing mode `direct`: the handler runs at once, outside the mailbox (issue 3 §7). */
+  /** Processing mode `direct`: the handler runs at once, outside the mailbox (processing.mode). */
   private runDirect(message: ChatMessage): void {
     const controller = new AbortController();
     const deadline = this.clock.setTimeout(
@@ -584,6 +708,8 @@ export class Gateway {
     const status = this.rooms.statusNow(message) ?? (await this.rooms.status(message));
     if (status !== 'approved') {
       log.debug({ traceId: message.traceId, roomStatus: status }, 'room not approved; no reply');
+      this.notApproved.add(job.id);
+      this.pendingRooms.notice(message, status);
       return;
     }
     const result = await handleMessage(message, {
@@ -607,7 +733,7 @@ export class Gateway {
       log: this.opts.loggers.cat.message,
       onTruncated: () => this.metrics.repliesTruncated.inc(),
     });
-    // issue 5 §2: the handler stage of the trace
+    // the handler stage of the message trace
     log.debug({ traceId: message.traceId, replies: result.replies, aborted: result.aborted }, 'handler finished');
   }
 
@@ -617,12 +743,17 @@ export class Gateway {
     m.gateWaitSeconds.observe(waitedMs / 1000);
     m.processingSeconds.observe((waitedMs + ranMs) / 1000);
     const log = this.opts.loggers.cat.message;
-    if (outcome.status === 'processed') {
+    this.durable?.finish(job.id, outcome.status);
+    if (this.notApproved.delete(job.id) && outcome.status === 'processed') {
+      m.messages.inc({ outcome: 'not-approved' });
+    } else if (outcome.status === 'processed') {
       m.messages.inc({ outcome: 'processed' });
       log.debug({ traceId: job.id, ranMs }, 'message processed');
     } else {
       m.messages.inc({ outcome: `failed-${outcome.reason}` });
-      log.error({ traceId: job.id, reason: outcome.reason, err: outcome.error, ranMs }, 'message failed');
+      const route = this.router.match(job.message);
+      const fields = failureFields(job.message, route.kind === 'command' ? route.def.prefix : undefined);
+      log.error({ ...fields, reason: outcome.reason, err: outcome.error, ranMs }, 'message failed');
     }
   }
 
@@ -645,7 +776,7 @@ export class Gateway {
   }
 
   /**
-   * Re-reads the standing of every live connection (issue 2 §5: within 5 s of a CLI or back-office
+   * Re-reads the standing of every live connection (within timers.standingRefreshMs of a CLI or back-office
    * change; PROTOCOL §7.10 `# reload bots-config`). Changed connections get a STANDING event.
    */
   async reloadStanding(): Promise<{ checked: number; changed: number }> {
@@ -685,17 +816,22 @@ export class Gateway {
     return { checked: live.length, changed };
   }
 
-  /** Every live actor with its state (issue 5 /actors). */
+  /** Every live actor with its state (GET /actors). */
   actors(): unknown {
     const connections = [...this.all].map((actor) => {
       const snap = actor.getSnapshot();
-      return {
-        id: actor.id,
-        peer: snap.context.peer,
-        botName: snap.context.handshake?.botName ?? null,
-        deviceId: snap.context.handshake?.deviceId ?? null,
-        state: snap.value,
-      };
+      const entry = snap.context.key === null ? undefined : this.registry.get(snap.context.key);
+      return connectionView(
+        {
+          id: actor.id,
+          peer: snap.context.peer,
+          botName: snap.context.handshake?.botName ?? null,
+          deviceId: snap.context.handshake?.deviceId ?? null,
+          state: snap.value,
+          openedAt: snap.context.openedAt,
+        },
+        entry?.ref === actor ? entry.info : undefined,
+      );
     });
     const d = this.dispatcher.getSnapshot();
     return {
@@ -708,8 +844,8 @@ export class Gateway {
           id,
           state: (child?.getSnapshot() as { value?: unknown } | undefined)?.value ?? null,
         })),
-        botGates: [...d.context.botGates].map(([key, gate]) => ({ key, ...gateView(gate) })),
-        roomGates: [...d.context.roomGates].map(([key, gate]) => ({ key, ...gateView(gate) })),
+        botGates: [...d.context.botGates].map(([key, gate]) => gateView(key, gate)),
+        roomGates: [...d.context.roomGates].map(([key, gate]) => gateView(key, gate)),
       },
       outbound: this.paths.views().map(({ key: _key, ...view }) => view),
     };
@@ -733,15 +869,16 @@ export class Gateway {
   }
 
   /**
-   * Graceful stop (issue 5 §5): stop accepting, stop reading, let running handlers finish up to
+   * Graceful stop (PROTOCOL §7.14 closes at once; this finishes in-flight work first): stop accepting, stop reading, let running handlers finish up to
    * `deadlineMs`, flush telemetry, close sockets.
    */
   async stop(deadlineMs = this.opts.config.shutdownMs): Promise<{ unfinished: number }> {
     if (this.stopping) return { unfinished: 0 };
     this.stopping = true;
     this.clock.clearTimeout(this.standingTimer);
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = this.listeners.close();
     for (const actor of this.all) actor.send({ type: 'MAILBOX_FULL' });
+    await this.durable?.drain(); // stored, then handed on
     this.flushOutbox(); // what was accepted is the dispatcher's before it closes
     this.dispatcher.send({ type: 'SHUTDOWN' });
     const until = Date.now() + deadlineMs;
@@ -770,10 +907,23 @@ export class Gateway {
     this.dispatcher.stop();
     stopGates(this.dispatcher.getSnapshot().context);
     this.sampler.stop();
+    this.replayHold.stop();
+    await this.durable?.stop();
     await this.telemetry.close(5_000);
     await closed;
     return { unfinished };
   }
+}
+
+/** The (bot, device, channelId, logId) de-duplication key (PROTOCOL §4.1 [REC]). */
+function dedupKeyOf(k: {
+  botName: string;
+  deviceId: string;
+  channelId: string | null;
+  logId: string | null;
+}): string | undefined {
+  if (k.logId === null || k.channelId === null) return undefined;
+  return `${k.botName}\u0000${k.deviceId}\u0000${k.channelId}\u0000${k.logId}`;
 }
 
 /** The dispatcher's settings from the `processing` config section. */
@@ -791,14 +941,9 @@ export function dispatcherInputOf(p: Config['processing']): DispatcherInput {
   };
 }
 
-/** The workers' job runner: the promise actor's own signal aborts when the worker gives up. */
+/** The workers' job runner: the signal aborts when the worker gives up (deadline, crash, stop). */
 function dispatcherRunJob(gateway: Gateway) {
-  return fromPromise<void, RunJobInput>(({ input, signal }) => gateway.runJob(input.job, signal));
-}
-
-function gateView(gate: AnyActorRef): { state: unknown; inFlight: unknown } {
-  const snap = gate.getSnapshot() as { value?: unknown; context?: { inFlight?: unknown } };
-  return { state: snap.value, inFlight: snap.context?.inFlight };
+  return fromJobRunner(({ input, signal }) => gateway.runJob(input.job, signal));
 }
 
 /** Log fields of a connection: its bot and device instead of the internal registry key. */

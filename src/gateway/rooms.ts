@@ -2,7 +2,8 @@ import type { ChatMessage } from '../actors/job.js';
 import type { Clock } from '../infra/clock.js';
 import type { Logger } from '../infra/logger.js';
 import type { Metrics } from '../infra/metrics.js';
-import type { RoomKey, Store } from '../infra/store/types.js';
+import { DEVICE_STATUSES, type KnownStatus, type RoomKey, type Store } from '../infra/store/types.js';
+import { BOT_WIDE_DEVICE } from './room-rule.js';
 
 function cacheId(botName: string, deviceId: string, roomId: string): string {
   return `${botName}\u0000${deviceId}\u0000${roomId}`;
@@ -79,7 +80,7 @@ export class RoomDirectory {
       try {
         const row =
           (await this.store.getRoom(key)) ??
-          (await this.store.registerRoom(key, m.room, this.opts.autoApprove ? 'approved' : 'pending')).room;
+          (await this.store.registerRoom(key, m.room, await this.firstStatus(key))).room;
         this.remember(id, row.status, this.clock.now());
         this.failing = false;
         return row.status;
@@ -97,6 +98,18 @@ export class RoomDirectory {
     })();
     this.inFlight.set(id, read);
     return read;
+  }
+
+  /**
+   * The status a room's first row of this device gets: the bot-wide rule's (room-rule.ts) when
+   * the operator approved (or blocked) the room for every device before it wrote, else pending
+   * (approved with rooms.autoApprove).
+   */
+  private async firstStatus(key: RoomKey): Promise<KnownStatus> {
+    const rule = await this.store.getRoom({ ...key, deviceId: BOT_WIDE_DEVICE });
+    const known = rule !== undefined && (DEVICE_STATUSES as readonly string[]).includes(rule.status);
+    if (known) return rule.status as KnownStatus;
+    return this.opts.autoApprove ? 'approved' : 'pending';
   }
 
   private remember(id: string, status: string, now: number): void {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { ConfigError } from '../infra/config/config-error.js';
 import type { HmacKeys } from '../protocol/index.js';
 
 /** `<dataDir>/secrets.json`: whatever was generated because config did not set it. */
@@ -17,6 +18,13 @@ export interface ResolvedKeys {
   /** where the keys came from, for the start-up log */
   source: 'config' | 'file' | 'generated';
   file?: string;
+}
+
+/** hmac.secret and hmac.salt from different sources (config and the data folder). */
+export class MixedKeysError extends ConfigError {
+  constructor(message: string) {
+    super([message]);
+  }
 }
 
 export interface ResolvedToken {
@@ -49,14 +57,25 @@ function writeSecrets(dataDir: string, file: string, values: SecretsFile): void 
  */
 export function resolveKeys(dataDir: string, secret?: string, salt?: string): ResolvedKeys {
   if (secret !== undefined && salt !== undefined) return { keys: { secret, salt }, source: 'config' };
+  // One source for the pair: a configured secret with a generated salt (or the reverse) is a
+  // pair no phone was set up with.
+  if (secret !== undefined || salt !== undefined) {
+    const [given, missing] =
+      secret !== undefined
+        ? ['hmac.secret (MSGBOT_HMAC_SECRET)', 'hmac.salt (MSGBOT_HMAC_SALT)']
+        : ['hmac.salt (MSGBOT_HMAC_SALT)', 'hmac.secret (MSGBOT_HMAC_SECRET)'];
+    throw new MixedKeysError(
+      `${given} is set but ${missing} is not: set both, or neither to use the pair in ${secretsFileOf(dataDir)}`,
+    );
+  }
   const file = secretsFileOf(dataDir);
   const stored = readSecrets(file);
   if (stored.secret !== undefined && stored.salt !== undefined) {
-    return { keys: { secret: secret ?? stored.secret, salt: salt ?? stored.salt }, source: 'file', file };
+    return { keys: { secret: stored.secret, salt: stored.salt }, source: 'file', file };
   }
   const generated = {
-    secret: secret ?? randomBytes(24).toString('base64url'),
-    salt: salt ?? randomBytes(12).toString('base64url'),
+    secret: randomBytes(24).toString('base64url'),
+    salt: randomBytes(12).toString('base64url'),
   };
   writeSecrets(dataDir, file, { ...stored, ...generated });
   return { keys: generated, source: 'generated', file };

@@ -2,7 +2,7 @@ import { randomFillSync } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 
 /**
- * ULID trace ids (issue 5 §2), sortable by time and monotonic within a millisecond.
+ * ULID trace ids (one per accepted message, in every log line about it), sortable by time and monotonic within a millisecond.
  * ulid's default PRNG asks the OS for randomness once per character; a pooled buffer refilled
  * 8 KiB at a time keeps id generation off the per-message profile.
  */

@@ -134,6 +134,17 @@ export const reloadCommand: CommandDef = {
 /** PROTOCOL §7.9 order. */
 export const builtinCommands: readonly CommandDef[] = [echoCommand, clientInfoCommand, imgextCommand, reloadCommand];
 
+/** The names under which config `builtins.<name>` turns a built-in on or off. */
+export const BUILTIN_NAMES = ['echo', 'clientInfo', 'imgext', 'reload'] as const;
+export type BuiltinName = (typeof BUILTIN_NAMES)[number];
+
+export const builtinByName: Readonly<Record<BuiltinName, CommandDef>> = {
+  echo: echoCommand,
+  clientInfo: clientInfoCommand,
+  imgext: imgextCommand,
+  reload: reloadCommand,
+};
+
 /** The `<error text>` of the reference replies (Python's str(e)). */
 export function errorText(err: unknown): string {
   if (err instanceof Error) return err.message;

@@ -34,14 +34,25 @@ const PARAM_TOKEN = /--([A-Za-z0-9-]+)=(\S+)/g;
 // Python's int() accepts a sign and '_' between digits; the reference parses with it.
 const INT_TEXT = /^[+-]?\d+(?:_\d+)*$/;
 
+const WORD_END = /[\p{L}\p{N}_]$/u;
+const WORD_START = /^[\p{L}\p{N}_]/u;
+
 /**
  * PROTOCOL §7.9: a text is a command only if it starts exactly (case-sensitive, no leading
- * whitespace) with one of `prefixes`, tested in the order given; a pure prefix test, so
- * `# echoes` is `# echo` with argument `es`.
+ * whitespace) with the prefix. Unlike the reference's pure prefix test, the prefix must end on a
+ * word boundary (docs/decisions.md "Command prefixes"): `# echoes` and `# echo2` are not `# echo`,
+ * `# echo hi` and `# echo` are.
  */
+export function prefixMatches(prefix: string, text: string): boolean {
+  if (prefix.length === 0 || !text.startsWith(prefix)) return false;
+  if (text.length === prefix.length) return true;
+  return !(WORD_END.test(prefix) && WORD_START.test(text.slice(prefix.length, prefix.length + 2)));
+}
+
+/** The first of `prefixes`, in the order given, that `text` starts with (see prefixMatches). */
 export function parseCommandLine(text: string, prefixes: readonly string[]): ParsedCommandLine | undefined {
   for (const prefix of prefixes) {
-    if (text.startsWith(prefix)) return parseArguments(prefix, text.slice(prefix.length));
+    if (prefixMatches(prefix, text)) return parseArguments(prefix, text.slice(prefix.length));
   }
   return undefined;
 }

@@ -6,6 +6,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import type { BotModule, HandlerContext } from './api.js';
+import { importTypeScript, isTypeScript } from './typescript.js';
 
 type AnyFunction = (...args: never[]) => unknown;
 
@@ -50,22 +51,31 @@ export class HandlerModuleError extends Error {
   override name = 'HandlerModuleError';
 }
 
+export interface LoadOptions {
+  /** import a fresh copy (handler reload): the module is evaluated again, not taken from the cache */
+  fresh?: boolean;
+}
+
+let generation = 0;
+
 /**
  * Imports `path` (relative paths resolve against the working directory) and returns its bot
  * module. Accepted default exports: `defineBot({...})` / a plain `{ commands, onMessage }`
- * object, or a function, taken as the catch-all `onMessage`.
+ * object, or a function, taken as the catch-all `onMessage`. A `.ts` module loads natively when
+ * the gateway runs under tsx, and otherwise through tsx's `tsImport` when the `tsx` package can be
+ * found (next to the handler module or the gateway; see handlers/typescript.ts).
  */
-export async function loadHandlerModule(path: string): Promise<BotModule> {
+export async function loadHandlerModule(path: string, opts: LoadOptions = {}): Promise<BotModule> {
   const file = isAbsolute(path) ? path : resolve(path);
+  const url = pathToFileURL(file).href + (opts.fresh === true ? `?reload=${++generation}` : '');
   let ns: Record<string, unknown>;
   try {
-    ns = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    ns = await importModule(file, url);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
-    const hint = /\.(c|m)?ts$/.test(file) ? ' (a .ts module loads only when the gateway runs under tsx)' : '';
-    throw new HandlerModuleError(`handler module ${file}: cannot be loaded${hint}: ${why}`, { cause: err });
+    throw new HandlerModuleError(`handler module ${file}: cannot be loaded: ${why}`, { cause: err });
   }
-  const exported = ns.default;
+  const exported = unwrapCommonJs(ns.default);
   if (exported === undefined) {
     throw new HandlerModuleError(
       `handler module ${file}: has no default export; write \`export default { commands: [...], onMessage(ctx) {...} }\``,
@@ -84,4 +94,26 @@ export async function loadHandlerModule(path: string): Promise<BotModule> {
   }
   // The schema checked the shape; keep the operator's own object (its methods may use `this`).
   return exported as BotModule;
+}
+
+async function importModule(file: string, url: string): Promise<Record<string, unknown>> {
+  if (!isTypeScript(file)) return (await import(url)) as Record<string, unknown>;
+  try {
+    return (await import(url)) as Record<string, unknown>;
+  } catch (err) {
+    // plain Node (the compiled daemon) does not know .ts: hand it to tsx if it is installed
+    if ((err as { code?: unknown }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
+    return importTypeScript(file);
+  }
+}
+
+/**
+ * A module compiled or loaded as CommonJS (a `.ts` file outside a `"type": "module"` package,
+ * `tsc --module commonjs`) arrives as `{ default: { default: bot } }`: take the inner bot.
+ */
+function unwrapCommonJs(exported: unknown): unknown {
+  if (exported === null || typeof exported !== 'object') return exported;
+  const o = exported as Record<string, unknown>;
+  if ('default' in o && !('commands' in o) && !('onMessage' in o)) return o.default;
+  return exported;
 }

@@ -21,7 +21,7 @@ export const MEDIA_SEPARATOR = '|||';
 
 // PROTOCOL §4.5 [WIRE]: standard alphabet, no data: prefix, no whitespace, correct padding.
 // A plain character-class loop: a repeated group ((?:…{4})*) overflowed the regexp stack on
-// images of about 5 MB and more (issue 6 §5, a 10 MB reply), failing the whole reply.
+// images of about 5 MB and more (a 10 MB reply), failing the whole reply.
 const BASE64_BODY = /^[A-Za-z0-9+/]*$/;
 
 /** Length a multiple of 4, the standard alphabet, and at most two `=` of padding at the end. */

@@ -1,12 +1,15 @@
 /**
  * Routes one chat message to a command (PROTOCOL §7.9) or to the operators' catch-all handlers.
- * Built-ins are tested first, in the §7.9 order and with the reference's pure prefix test;
- * among operator commands the longest matching prefix wins (ties: module order, then list order).
+ * A prefix matches at index 0 and on a word boundary (`# echo2` is not `# echo`); among the
+ * matching commands, built-in and operator alike, the longest prefix wins. An operator command
+ * with a built-in's very prefix replaces that built-in (reported through `onShadow`); other ties
+ * go by module order, then list order.
  */
 import type { ChatMessage } from '../actors/job.js';
 import type { BotModule, CommandDef, CommandInfo, HandlerContext } from './api.js';
-import { builtinCommands, errorText } from './builtin.js';
-import { type ParsedCommandLine, parseArguments, usageReply, validateParams } from './command.js';
+import { BUILTIN_NAMES, type BuiltinName, builtinByName, errorText } from './builtin.js';
+import { type ParsedCommandLine, parseArguments, prefixMatches, usageReply, validateParams } from './command.js';
+import { failureFields } from './failure-fields.js';
 
 /** What the runner supplies; the router adds message, sender, room and command. */
 export type ContextBase = Omit<HandlerContext, 'message' | 'sender' | 'room' | 'command'>;
@@ -21,8 +24,12 @@ export interface Router {
 }
 
 export interface RouterOptions {
-  /** false leaves the built-in commands out (default true) */
-  builtins?: boolean;
+  /** what the chat gets when a command throws (config processing.errorReplies; default full) */
+  errorReplies?: 'full' | 'generic' | 'off';
+  /** false leaves every built-in out; an object turns them off one by one (config `builtins`); default all on */
+  builtins?: boolean | Partial<Record<BuiltinName, boolean>>;
+  /** called once for each built-in that an operator command of the same prefix replaces */
+  onShadow?(shadow: { prefix: string; builtin: BuiltinName }): void;
   /**
    * Whether the sender may run `adminOnly` commands (config `admins`). Absent: nobody may
    * (PROTOCOL §7.9 [REC]: the reference declared admin_only and ignored it).
@@ -30,16 +37,33 @@ export interface RouterOptions {
   isAdmin?(message: ChatMessage): boolean;
 }
 
+/** The enabled built-ins, in PROTOCOL §7.9 order. */
+export function enabledBuiltins(setting: RouterOptions['builtins']): { name: BuiltinName; def: CommandDef }[] {
+  if (setting === false) return [];
+  return BUILTIN_NAMES.filter((name) => setting === undefined || setting === true || setting[name] !== false).map(
+    (name) => ({ name, def: builtinByName[name] }),
+  );
+}
+
+/** PROTOCOL §7.9's error reply without the error text (processing.errorReplies generic). */
+export const COMMAND_ERROR_GENERIC = '명령어 처리 중 오류가 발생했습니다';
+
 /** PROTOCOL §7.9: the reply when a command's run throws. */
 export function commandErrorReply(err: unknown): string {
   return `명령어 처리 중 오류가 발생했습니다: ${errorText(err)}`;
 }
 
 export function createRouter(modules: readonly BotModule[], options: RouterOptions = {}): Router {
-  const builtins = options.builtins === false ? [] : builtinCommands;
-  // Longest first, stable, so the first startsWith hit is the longest matching prefix.
-  const operator = modules
-    .flatMap((m) => m.commands ?? [])
+  const operatorDefs = modules.flatMap((m) => m.commands ?? []);
+  const operatorPrefixes = new Set(operatorDefs.map((d) => d.prefix));
+  const builtins = enabledBuiltins(options.builtins).filter(({ name, def }) => {
+    if (!operatorPrefixes.has(def.prefix)) return true;
+    options.onShadow?.({ prefix: def.prefix, builtin: name });
+    return false;
+  });
+  // Longest first, stable (operator commands in module order, then the built-ins), so the
+  // first hit is the longest matching prefix.
+  const commands = [...operatorDefs, ...builtins.map((b) => b.def)]
     .map((def, order) => ({ def, order }))
     .sort((a, b) => b.def.prefix.length - a.def.prefix.length || a.order - b.order)
     .map((e) => e.def);
@@ -47,11 +71,8 @@ export function createRouter(modules: readonly BotModule[], options: RouterOptio
 
   function match(message: ChatMessage): Route {
     const text = message.text;
-    for (const def of builtins) {
-      if (text.startsWith(def.prefix)) return commandRoute(def, text);
-    }
-    for (const def of operator) {
-      if (def.prefix.length > 0 && text.startsWith(def.prefix)) return commandRoute(def, text);
+    for (const def of commands) {
+      if (prefixMatches(def.prefix, text)) return commandRoute(def, text);
     }
     return { kind: 'chat' };
   }
@@ -93,8 +114,12 @@ export function createRouter(modules: readonly BotModule[], options: RouterOptio
     } catch (err) {
       // An abandoned message (deadline, shutdown) answers nothing more.
       if (base.signal.aborted) throw err;
-      base.log.warn({ err, command: def.prefix }, 'command failed');
-      await base.reply(commandErrorReply(err));
+      // base.log carries the trace id already
+      const { traceId: _bound, ...fields } = failureFields(message, def.prefix);
+      base.log.warn({ err, ...fields }, 'command failed');
+      const errorReplies = options.errorReplies ?? 'full';
+      if (errorReplies === 'full') await base.reply(commandErrorReply(err));
+      else if (errorReplies === 'generic') await base.reply(COMMAND_ERROR_GENERIC);
     }
   }
 

@@ -1,14 +1,7 @@
-/**
- * Time, injected everywhere (DESIGN.md §4): XState schedules `after` timers with
- * setTimeout/clearTimeout, and our code reads `now()` (epoch ms). xstate's
- * SimulatedClock satisfies this interface, so tests advance time without sleeping.
- */
-export interface Clock {
-  now(): number;
-  // biome-ignore lint/suspicious/noExplicitAny: XState's Clock signature
-  setTimeout(fn: (...args: any[]) => void, ms: number): unknown;
-  clearTimeout(id: unknown): void;
-}
+import type { Clock } from '../actors/clock.js';
+
+/** The Clock interface is defined with the actors (src/actors/clock.ts); re-exported for infra. */
+export type { Clock } from '../actors/clock.js';
 
 export const systemClock: Clock = {
   now: () => Date.now(),

@@ -1,12 +1,13 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
- * Every counter the gateway keeps (issue 5 §3). One registry per gateway instance,
+ * Every counter the gateway keeps (README "Metrics and health"). One registry per gateway instance,
  * so tests can run several gateways in one process. Hot paths only call inc()/observe().
  */
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
-  if (opts.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'msgbot_process_' });
+  // prom-client's standard names (process_cpu_seconds_total, nodejs_heap_size_used_bytes, …), no prefix
+  if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
   const registers = [registry];
   const m = {
     registry,
@@ -18,7 +19,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     }),
     connectionsRefused: new Counter({
       name: 'msgbot_connections_refused_total',
-      help: 'sockets closed at once because a cap was reached',
+      help: 'sockets closed at once: a cap was reached, or (reason="tls") a failed TLS handshake such as a plain-TCP client on the TLS port',
       labelNames: ['reason'] as const,
       registers,
     }),
@@ -108,7 +109,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     }),
     repliesUndelivered: new Counter({
       name: 'msgbot_replies_undelivered_total',
-      help: 'replies whose connection key had no live connection',
+      help: 'replies that failed on the outbound path (phone away past outbound.holdMs, message abandoned, shutdown)',
       registers,
     }),
     sends: new Counter({
@@ -120,6 +121,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     outboundQueued: new Gauge({
       name: 'msgbot_outbound_queued',
       help: 'sends waiting on the outbound paths (room gap, media wait, phone away)',
+      registers,
+    }),
+    // DESIGN.md §2 durable mailbox, PROTOCOL §5.3.1 [REC]: what survived a restart or a reconnect
+    durability: new Counter({
+      name: 'msgbot_durability_total',
+      help: 'held-before-handshake lines, replayed and expired messages, duplicates caught after a restart, inbox write errors',
+      labelNames: ['event'] as const,
       registers,
     }),
     duplicates: new Counter({
@@ -153,6 +161,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     eventLoopLagSeconds: new Gauge({
       name: 'msgbot_event_loop_lag_seconds',
       help: 'event-loop delay (p99 over the last interval)',
+      registers,
+    }),
+    // PROTOCOL §7.12: success | partial | failed as logged in kb_schedule_logs, skipped = claimed elsewhere
+    scheduleRuns: new Counter({
+      name: 'msgbot_schedule_runs_total',
+      help: 'scheduled messages run, by outcome (success, partial, failed, skipped)',
+      labelNames: ['outcome'] as const,
       registers,
     }),
   };

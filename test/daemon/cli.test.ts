@@ -56,13 +56,19 @@ describe.concurrent('the msgbot-gateway CLI', () => {
     expect(r.stderr).toMatch(/integer 0.65535/);
   });
 
-  it('devices approve creates the row; devices list shows it; rooms approve --device', async ({ expect }) => {
+  it('devices approve --create pre-registers the row; devices list shows it; rooms approve --device', async ({
+    expect,
+  }) => {
     const env = dataDir('registry');
-    const approved = await cliOk(['devices', 'approve', 'demo-bot', 'a1b2c3'], env);
+    await cliOk(['migrate'], env);
+    const approved = await cliOk(['devices', 'approve', 'demo-bot', 'a1b2c3', '--create'], env);
     expect(approved.stdout).toContain('demo-bot a1b2c3: approved');
     const list = await cliOk(['devices', 'list'], env);
-    expect(list.stdout).toMatch(/^demo-bot\ta1b2c3\tapproved\t/m);
-    const room = await cliOk(['rooms', 'approve', 'demo-bot', '18234567890123456', '--device', 'a1b2c3'], env);
+    expect(list.stdout).toMatch(/^demo-bot +a1b2c3 +approved +\? /m);
+    const room = await cliOk(
+      ['rooms', 'approve', 'demo-bot', '18234567890123456', '--device', 'a1b2c3', '--create'],
+      env,
+    );
     expect(room.stdout).toContain('1 room row(s) approved');
 
     // the rows the daemon reads, straight from the database file
@@ -94,6 +100,7 @@ describe.concurrent('the msgbot-gateway CLI', () => {
     expect(first.stdout).toContain(`migrated sqlite:${join(dir, 'migrate', 'msgbot.db')}`);
     const second = await cliOk(['migrate'], env);
     expect(second.stdout).toBe(first.stdout);
-    expect(second.stderr).toBe('');
+    // stderr names the store used, nothing else
+    expect(second.stderr).toBe(`store: sqlite:${join(dir, 'migrate', 'msgbot.db')}\n`);
   });
 });

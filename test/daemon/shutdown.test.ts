@@ -41,12 +41,17 @@ beforeAll(async () => {
     MSGBOT_HMAC_SALT: KEYS.salt,
     // the per-message lines are debug: they show every accepted message's fate
     MSGBOT_LOG_CATEGORIES_MESSAGE: 'debug',
+    // These tests run three daemons at once on one data folder, which the durable mailbox does not
+    // support (each would replay and de-duplicate the others' messages; DESIGN.md §2).
+    MSGBOT_PROCESSING_DURABLE: 'false',
   };
   // The operator's way: the CLI against the same data folder, before the daemon starts.
-  await cliOk(['devices', 'approve', 'demo-bot', 'a1b2c3'], env);
-  // the first call created the tables; the rest only write rows (SQLite WAL, busy timeout)
+  await cliOk(['migrate'], env);
+  // pre-registered before the phone ever connects: --create
+  await cliOk(['devices', 'approve', 'demo-bot', 'a1b2c3', '--create'], env);
+  // migrate created the tables; the rest only write rows (SQLite WAL, busy timeout)
   await Promise.all(
-    CHANNELS.map((channel) => cliOk(['rooms', 'approve', 'demo-bot', channel, '--device', 'a1b2c3'], env)),
+    CHANNELS.map((channel) => cliOk(['rooms', 'approve', 'demo-bot', channel, '--device', 'a1b2c3', '--create'], env)),
   );
 });
 

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import type { ChatMessage } from '../../src/actors/job.js';
+import { BOT_WIDE_DEVICE } from '../../src/gateway/room-rule.js';
 import { RoomDirectory } from '../../src/gateway/rooms.js';
 import type { Clock } from '../../src/infra/clock.js';
 import { silentLoggers } from '../../src/infra/logger.js';
 import { createMetrics } from '../../src/infra/metrics.js';
-import type { RoomRow, RoomStatusRow, Store } from '../../src/infra/store/types.js';
+import type { RoomKey, RoomRow, RoomStatusRow, Store } from '../../src/infra/store/types.js';
 
 const message = (channelId: string | null): ChatMessage => ({
   traceId: 't',
@@ -28,7 +29,15 @@ const message = (channelId: string | null): ChatMessage => ({
 
 /** A store whose room reads answer, fail, or hang, as the test says. */
 function roomStore() {
-  const state = { status: 'approved', mode: 'ok' as 'ok' | 'fail' | 'hang', reads: 0, registered: 0 };
+  const state = {
+    status: 'approved',
+    mode: 'ok' as 'ok' | 'fail' | 'hang',
+    reads: 0,
+    registered: 0,
+    /** status of the bot-wide rule row (device `*`), if any */
+    rule: undefined as string | undefined,
+    firstStatus: undefined as string | undefined,
+  };
   const row = (): RoomRow => ({
     roomId: '1',
     botName: 'bot',
@@ -39,15 +48,18 @@ function roomStore() {
     updatedAt: null,
   });
   const store = {
-    async getRoom() {
+    async getRoom(key: RoomKey) {
+      if (key.deviceId === BOT_WIDE_DEVICE)
+        return state.rule === undefined ? undefined : { ...row(), ...key, status: state.rule };
       state.reads++;
       if (state.mode === 'fail') throw new Error('database down');
       if (state.mode === 'hang') return new Promise<never>(() => {});
       return state.registered > 0 ? row() : undefined;
     },
-    async registerRoom() {
+    async registerRoom(_key: RoomKey, _name: string, status: string) {
       state.registered++;
-      return { room: { ...row(), status: 'pending' }, created: true };
+      state.firstStatus = status;
+      return { room: { ...row(), status }, created: true };
     },
   } as unknown as Store;
   return { store, state };
@@ -85,6 +97,14 @@ describe('RoomDirectory (PROTOCOL §7.8)', () => {
     await rooms.refresh(['bot']);
     expect(await rooms.status(message('1'))).toBe('blocked');
     expect(state.reads).toBe(1);
+  });
+
+  it('a bot-wide rule (device *) set before the first message gives the new row its status', async () => {
+    const { store, state } = roomStore();
+    state.rule = 'approved';
+    expect(await directory(store, new SimulatedClock()).status(message('1'))).toBe('approved');
+    expect(state.firstStatus).toBe('approved');
+    expect(state.registered).toBe(1);
   });
 
   it('never makes a room of a null channel id (PROTOCOL §9 item 21)', async () => {

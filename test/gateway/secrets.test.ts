@@ -41,4 +41,16 @@ describe('secrets in the data folder', () => {
     expect(keys.source).toBe('generated');
     expect(resolveAdminToken(dir).token).toBe(token);
   });
+
+  it('takes the HMAC pair from one source: one configured value without the other is an error', () => {
+    const dir = tempDir();
+    resolveKeys(dir); // the data folder has a pair now
+    expect(() => resolveKeys(dir, 'configured-secret')).toThrow(
+      /hmac\.secret \(MSGBOT_HMAC_SECRET\) is set but hmac\.salt \(MSGBOT_HMAC_SALT\) is not/,
+    );
+    expect(() => resolveKeys(dir, undefined, 'configured-salt')).toThrow(
+      /hmac\.salt \(MSGBOT_HMAC_SALT\) is set but hmac\.secret \(MSGBOT_HMAC_SECRET\) is not/,
+    );
+    expect(resolveKeys(dir, 'a', 'b')).toEqual({ keys: { secret: 'a', salt: 'b' }, source: 'config' });
+  });
 });

@@ -12,9 +12,9 @@ describe('# echo (PROTOCOL §7.10)', () => {
     ]);
   });
 
-  it('keeps inner spacing and answers `# echoes` as `# echo es`', async () => {
+  it('keeps inner spacing and leaves `# echoes` alone (word boundary)', async () => {
     expect(await texts('# echo  a   b  ')).toEqual(['에코: a   b']);
-    expect(await texts('# echoes')).toEqual(['에코: es']);
+    expect(await texts('# echoes')).toEqual([]);
   });
 
   it('repeats with [i/N] back-to-back, without the reply gap', async () => {

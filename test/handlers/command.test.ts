@@ -15,14 +15,17 @@ describe('parseCommandLine (PROTOCOL §7.9)', () => {
     expect(parseCommandLine('# echo hi', BUILTIN)?.prefix).toBe('# echo');
   });
 
-  it('is a pure prefix test: `# echoes` is `# echo` with argument `es`', () => {
-    const p = parseCommandLine('# echoes', BUILTIN);
-    expect(p).toMatchObject({ prefix: '# echo', argText: 'es', prompt: 'es' });
+  it('matches on a word boundary: `# echoes` is not `# echo`', () => {
+    expect(parseCommandLine('# echoes', BUILTIN)).toBeUndefined();
+    expect(parseCommandLine('# echo2 x', BUILTIN)).toBeUndefined();
+    expect(parseCommandLine('# echo\tx', BUILTIN)).toMatchObject({ prefix: '# echo', prompt: 'x' });
   });
 
   it('tests the prefixes in the order given', () => {
-    expect(parseCommandLine('# echo x', ['# e', '# echo'])?.prefix).toBe('# e');
-    expect(parseCommandLine('# echo x', ['# echo', '# e'])?.prefix).toBe('# echo');
+    expect(parseCommandLine('# echo x', ['# e', '# echo'])?.prefix).toBe('# echo');
+    expect(parseCommandLine('# e x', ['# e', '# echo'])?.prefix).toBe('# e');
+    expect(parseCommandLine('!a x', ['!', '!a'])?.prefix).toBe('!');
+    expect(parseCommandLine('!a x', ['!a', '!'])?.prefix).toBe('!a');
   });
 
   it('trims the argument text at both ends and keeps inner spacing in the prompt', () => {
@@ -57,7 +60,7 @@ describe('parseCommandLine (PROTOCOL §7.9)', () => {
   });
 
   fcTest.prop([fc.string(), fc.string()])('never throws and the prompt has no surrounding whitespace', (a, b) => {
-    const p = parseCommandLine(`# echo${a} --k=${b.replace(/\s/g, '') || 'v'}`, BUILTIN);
+    const p = parseCommandLine(`# echo ${a} --k=${b.replace(/\s/g, '') || 'v'}`, BUILTIN);
     expect(p).toBeDefined();
     expect(p?.prompt).toBe(p?.prompt.trim());
   });

@@ -4,9 +4,9 @@ import { createRouter } from '../../src/handlers/router.js';
 import { chat, texts } from './harness.js';
 
 describe('router precedence', () => {
-  it('tests the built-ins before operator commands, so they cannot be shadowed', async () => {
+  it('lets an operator command replace the built-in of the same prefix', async () => {
     const bot = defineBot({ commands: [{ prefix: '# echo', run: (ctx) => ctx.reply('operator echo') }] });
-    expect(await texts('# echo hi', { modules: [bot] })).toEqual(['에코: hi']);
+    expect(await texts('# echo hi', { modules: [bot] })).toEqual(['operator echo']);
   });
 
   it('lets the longest operator prefix win, whatever the declaration order', async () => {
@@ -17,7 +17,8 @@ describe('router precedence', () => {
       ],
     });
     expect(await texts('!weather Seoul', { modules: [bot] })).toEqual(['long:Seoul']);
-    expect(await texts('!wx', { modules: [bot] })).toEqual(['short:x']);
+    expect(await texts('!w x', { modules: [bot] })).toEqual(['short:x']);
+    expect(await texts('!wx', { modules: [bot] })).toEqual([]);
   });
 
   it('breaks ties between equal prefixes by module order', async () => {

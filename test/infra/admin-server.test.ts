@@ -139,9 +139,12 @@ describe('admin endpoint over real HTTP', () => {
     expect(await errorOf(res)).toContain('level: missing');
     expect(h.levelCalls).toHaveLength(2);
 
+    // GET reads the levels (501 here: this harness gives no logLevels); other methods are refused
     res = await fetch(`${h.base}/log-level?category=client&level=debug`);
+    expect(res.status).toBe(501);
+    res = await fetch(`${h.base}/log-level`, { method: 'DELETE', headers: AUTH });
     expect(res.status).toBe(405);
-    expect(res.headers.get('allow')).toBe('PUT');
+    expect(res.headers.get('allow')).toBe('GET, HEAD, PUT');
   });
 
   it('switches actor inspection, or says it cannot', async () => {

@@ -36,7 +36,7 @@ describe('precedence: flags > env > file > defaults', () => {
   it('uses the seed defaults when nothing is given', () => {
     expect(loadConfig({})).toEqual(defaultConfig());
     expect(loadConfig({}).port).toBe(1485);
-    expect(loadConfig({}).admin).toEqual({ host: '127.0.0.1', port: 9485 });
+    expect(loadConfig({}).admin).toEqual({ host: '127.0.0.1', port: 9485, readyRequiresStore: false });
   });
 
   it('lets each source override the one below it, key by key', () => {
@@ -248,8 +248,11 @@ describe('configEnvVars', () => {
       'admin.token',
       'tls.certFile',
       'tls.keyFile',
+      'tls.port',
       'handlers',
       'admins', // a record with free keys: one JSON leaf
+      'scheduler.mediaDir',
+      'process.name',
       ...LOG_CATEGORIES.map((c) => `log.categories.${c}`),
     ];
     expect([...paths].sort()).toEqual([...new Set(expected)].sort());

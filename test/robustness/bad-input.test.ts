@@ -544,10 +544,29 @@ describe('handshake order (PROTOCOL §2.1: exactly one handshake, first)', () =>
     expect(a.evil.packets.filter((p) => p.event === 'handshakeComplete')).toHaveLength(1);
   });
 
-  it('analyze before the handshake closes the connection without a byte', async () => {
+  // PROTOCOL §2.1, §5.3.1 [REC], §6.5: a phone's offline queue may arrive before its handshake; it is
+  // held and processed after it. (Before, such a connection was closed as handshake-invalid.)
+  it('analyze before the handshake is held and answered after it; alone it closes at the deadline', async () => {
     const a = await open();
-    await expectRefused(a, lines(analyzeLine({ deviceId: 'eager-phone', now: a.now() })), 'handshake-invalid');
-    expect(closeLogs(a.tg, 'handshake-invalid')[0]).toMatchObject({ state: 'handshaking' });
+    const peer = await RawPeer.connect(a.tg.port);
+    await peer.write(
+      lines(analyzeLine({ deviceId: EVIL_DEVICE, now: a.now(), text: '# echo early' }), handshakeLine(EVIL_DEVICE)),
+    );
+    await until(() => peer.text().includes('에코: early'));
+    expect(peer.text().indexOf('"handshakeComplete"')).toBeLessThan(peer.text().indexOf('에코: early'));
+    expect(await metricValue(a.tg.gateway.metrics.durability, { event: 'held-before-handshake' })).toBe(1);
+    peer.close();
+
+    const eager = await RawPeer.connect(a.tg.port);
+    await eager.write(lines(analyzeLine({ deviceId: 'eager-phone', now: a.now() })));
+    const held = () => metricValue(a.tg.gateway.metrics.durability, { event: 'held-before-handshake' });
+    for (let i = 0; i < 200 && (await held()) < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(await held()).toBe(2);
+    expect(eager.closed).toBe(false);
+    await a.tg.advance(a.tg.config.timers.handshakeMs);
+    await eager.waitClosed();
+    expect(eager.received).toEqual([]);
+    expect(closeLogs(a.tg, 'handshake-timeout')[0]).toMatchObject({ state: 'handshaking', unprocessed: 1 });
     await expectRefused(a, lines('{"event":"analyze"'), 'handshake-invalid');
     await a.probe();
   });

@@ -178,7 +178,13 @@ describeMysql('MariaDB migration of the reference server’s tables', () => {
     const before = await snapshot(db);
     await store.migrate();
 
-    expect(store.lastMigration?.createdTables).toEqual(['kb_system_monitor']);
+    expect(store.lastMigration?.createdTables).toEqual([
+      'kb_system_monitor',
+      'kb_schedule',
+      'kb_schedule_logs',
+      'kb_servers',
+      'kb_server_processes',
+    ]);
     expect(store.lastMigration?.addedColumns).toEqual([
       'kb_bot_devices.max_message_size',
       'kb_chat_logs.created_at',

@@ -23,7 +23,17 @@ describeMysql('MariaDB store', () => {
            WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME`,
         );
         expect(tables).toEqual(
-          ['kb_bot_devices', 'kb_chat_logs', 'kb_ping_monitor', 'kb_rooms', 'kb_system_monitor'].map((t) => ({
+          [
+            'kb_bot_devices',
+            'kb_chat_logs',
+            'kb_ping_monitor',
+            'kb_rooms',
+            'kb_schedule',
+            'kb_schedule_logs',
+            'kb_servers',
+            'kb_server_processes',
+            'kb_system_monitor',
+          ].map((t) => ({
             t,
             e: 'InnoDB',
             c: 'utf8mb4_unicode_ci',

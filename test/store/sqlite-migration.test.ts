@@ -86,7 +86,14 @@ describe('SQLite migration of older tables', () => {
       ['kb_bot_devices', 'kb_chat_logs', 'kb_ping_monitor'].map((t) => [t, tableRows(db, t)]),
     );
     await store.migrate();
-    expect(store.lastMigration?.createdTables).toEqual(['kb_rooms', 'kb_system_monitor']);
+    expect(store.lastMigration?.createdTables).toEqual([
+      'kb_rooms',
+      'kb_system_monitor',
+      'kb_schedule',
+      'kb_schedule_logs',
+      'kb_servers',
+      'kb_server_processes',
+    ]);
     expect(store.lastMigration?.addedColumns).toEqual(
       expect.arrayContaining([
         'kb_bot_devices.approved_at',

@@ -22,6 +22,10 @@ describe('SQLite file store', () => {
       'kb_chat_logs',
       'kb_ping_monitor',
       'kb_system_monitor',
+      'kb_schedule',
+      'kb_schedule_logs',
+      'kb_servers',
+      'kb_server_processes',
     ]);
     expect(sqliteDb(first).pragma('journal_mode', { simple: true })).toBe('wal');
     await first.registerDevice({

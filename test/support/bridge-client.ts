@@ -114,7 +114,10 @@ export class BridgeClient {
   private readonly deviceInfo: string;
   private readonly autoPing: boolean;
   private readonly now: () => number;
-  private nextLogId = FIRST_LOG_ID;
+  // KakaoTalk log ids are unique across phones and sessions; a random base per client keeps two
+  // clients (or one phone before and after a restart) from repeating each other's ids, which the
+  // gateway's durable de-duplication would rightly drop (DESIGN.md §2 durable mailbox).
+  private nextLogId = FIRST_LOG_ID + BigInt(Math.floor(Math.random() * 2 ** 40)) * 1_000n;
   private isClosed = false;
 
   private constructor(
@@ -172,7 +175,7 @@ export class BridgeClient {
   /**
    * Sends a listener-form analyze (§4.1) and returns its line (without the LF). The text and sender
    * are sanitised like the phone does (§6.6); if nothing is left, nothing is sent and '' returned.
-   * logIds count up from 3301234567890123456 unless given.
+   * logIds count up from a random base above 3301234567890123456 unless given.
    */
   analyze(text: string, o: AnalyzeOptions = {}): string {
     const clean = sanitize(text);

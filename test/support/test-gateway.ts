@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { type InspectionEvent, SimulatedClock } from 'xstate';
+import type { Inbox } from '../../src/actors/inbox.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import type { BotModule } from '../../src/handlers/api.js';
 import { type Clock, systemClock } from '../../src/infra/clock.js';
@@ -20,6 +21,8 @@ export interface TestGatewayOptions {
   /** an XState inspect observer handed to the gateway (every actor it creates) */
   inspect?: (event: InspectionEvent) => void;
   tls?: { key: Buffer; cert: Buffer };
+  /** the durable mailbox (DESIGN.md §2); default none */
+  inbox?: Inbox;
 }
 
 /** A real gateway on 127.0.0.1:<ephemeral> with an in-memory SQLite store and captured JSON logs. */
@@ -60,6 +63,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}) {
     random: opts.random ?? (() => 0.5),
     inspect: opts.inspect,
     tls: opts.tls,
+    inbox: opts.inbox,
   });
   await gateway.start();
   return {

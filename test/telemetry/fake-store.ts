@@ -55,6 +55,9 @@ export class FakeStore implements Store {
   insertChatLogs(rows: readonly ChatLogRow[]): Promise<void> {
     return this.insert('insertChatLogs', rows, this.chatLogs);
   }
+  async chatHistory(): Promise<never[]> {
+    throw new Error('FakeStore: chatHistory is not used by the telemetry tests');
+  }
   insertPings(rows: readonly PingRow[]): Promise<void> {
     return this.insert('insertPings', rows, this.pings);
   }

@@ -19,6 +19,8 @@ export interface ReadinessCheck {
 
 export interface Readiness {
   ready: boolean;
+  /** storage trouble (store or telemetry check failing) while the phones are still served */
+  degraded?: boolean;
   checks: Record<string, ReadinessCheck>;
 }
 
@@ -34,6 +36,8 @@ export interface AdminServerOptions {
   actors(): unknown;
   /** called with a validated category (a log category or `all`) and level */
   setLogLevel(category: string, level: string): void;
+  /** the current level of every log category (GET /log-level); absent: 501 */
+  logLevels?(): Record<string, string>;
   /** absent: PUT /inspect answers 501 */
   setInspect?(mode: InspectMode): void;
   log: Logger;
@@ -111,6 +115,15 @@ function builtinRoutes(opts: AdminServerOptions): AdminRoute[] {
       },
     },
     { method: 'GET', path: '/actors', auth: 'open', handle: () => ({ status: 200, body: opts.actors() }) },
+    {
+      method: 'GET',
+      path: '/log-level',
+      auth: 'open',
+      handle() {
+        if (!opts.logLevels) throw new HttpError(501, 'log levels cannot be read in this process');
+        return { status: 200, body: { categories: opts.logLevels(), levels: LEVELS } };
+      },
+    },
     {
       method: 'PUT',
       path: '/log-level',

@@ -35,6 +35,11 @@ export const configSchema = z.object({
     .object({
       certFile: z.string().min(1).optional().describe('PEM certificate: with keyFile, phones connect over TLS'),
       keyFile: z.string().min(1).optional().describe('PEM private key file of certFile'),
+      port: port
+        .optional()
+        .describe(
+          'TLS listen port beside the plain `port` (v3.2.x phones speak plain TCP); unset: `port` itself speaks TLS when certFile/keyFile are set',
+        ),
     })
     .default({}),
   hmac: z
@@ -103,6 +108,25 @@ export const configSchema = z.object({
         .default(10_000)
         .describe('how long an idle bot or room gate actor is kept before it is stopped (0 = at once)'),
       maxIdleGates: positiveInt.default(1_000).describe('idle room gates (and idle bot gates) kept at most'),
+      errorReplies: z
+        .enum(['full', 'generic', 'off'])
+        .default('full')
+        .describe(
+          'what the chat gets when a command throws: full = the PROTOCOL §7.9 text with the error message, generic = the text without it, off = nothing (always logged)',
+        ),
+      stuckAfterMs: positiveInt
+        .default(60_000)
+        .describe('a room whose every perRoom slot is held by handlers running this long is warned about once'),
+      durable: z
+        .boolean()
+        .default(true)
+        .describe('store accepted messages in msgbot_inbox so that a crash or restart replays them'),
+      replayWindowMs: ms
+        .default(300_000)
+        .describe('unfinished messages younger than this are replayed at start; older ones expire'),
+      inboxWriteWaitMs: positiveInt
+        .default(1_000)
+        .describe('how long accepted messages wait for a slow durable write (MySQL) before they run anyway'),
     })
     .default({
       mode: 'queued',
@@ -117,6 +141,11 @@ export const configSchema = z.object({
       restartWindowMs: 10_000,
       gateIdleMs: 10_000,
       maxIdleGates: 1_000,
+      errorReplies: 'full',
+      stuckAfterMs: 60_000,
+      durable: true,
+      replayWindowMs: 300_000,
+      inboxWriteWaitMs: 1_000,
     }),
   outbound: z
     .object({
@@ -144,6 +173,53 @@ export const configSchema = z.object({
     })
     .default({ autoApprove: false }),
   handlers: z.string().optional().describe('path of an operator handler module (.mjs/.js/.ts)'),
+  // PROTOCOL §7.12
+  scheduler: z
+    .object({
+      enabled: z.boolean().default(true).describe('run the kb_schedule scheduler'),
+      mediaDir: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("folder the 'file' image paths of kb_schedule are relative to (the web application's data folder)"),
+      startDelayMs: ms.default(10_000).describe('delay of the catch-up pass after start'),
+      catchUpWindowS: positiveInt
+        .default(300)
+        .describe('the catch-up pass takes schedules due within this many seconds'),
+      maxPerPoll: positiveInt.default(10).describe('schedules taken per poll'),
+      perBotGapMs: ms.default(500).describe('pause between two schedules of one bot'),
+      staggerMinS: ms.default(1).describe('least seconds between the starts of two bots in a poll'),
+      staggerMaxS: ms.default(10).describe('most seconds between the starts of two bots in a poll'),
+    })
+    .default({
+      enabled: true,
+      startDelayMs: 10_000,
+      catchUpWindowS: 300,
+      maxPerPoll: 10,
+      perBotGapMs: 500,
+      staggerMinS: 1,
+      staggerMaxS: 10,
+    }),
+  // PROTOCOL §7.1, §7.13
+  process: z
+    .object({
+      name: z
+        .string()
+        .min(1)
+        .max(100)
+        .optional()
+        .describe('kb_server_processes.process_name: port and type come from that row (serve --name)'),
+      heartbeatMs: positiveInt.default(3_000).describe('how often the process row gets CPU, memory and last_heartbeat'),
+    })
+    .default({ heartbeatMs: 3_000 }),
+  builtins: z
+    .object({
+      echo: z.boolean().default(true).describe('built-in `# echo` (PROTOCOL §7.10)'),
+      clientInfo: z.boolean().default(true).describe('built-in `# client_info` (PROTOCOL §7.10)'),
+      imgext: z.boolean().default(true).describe('built-in `# IMGEXT` (PROTOCOL §7.10)'),
+      reload: z.boolean().default(true).describe('built-in `# reload bots-config` (PROTOCOL §7.10)'),
+    })
+    .default({ echo: true, clientInfo: true, imgext: true, reload: true }),
   telemetry: z
     .object({
       bufferRows: positiveInt.default(10_000).describe('telemetry rows kept while the database is away'),
@@ -164,8 +240,43 @@ export const configSchema = z.object({
         .describe(
           'bearer token of every mutating admin route (secret; generated into <dataDir>/secrets.json if unset)',
         ),
+      readyRequiresStore: z
+        .boolean()
+        .default(false)
+        .describe('/readyz fails (503) while storage is degraded; by default it stays ready and reports degraded'),
     })
-    .default({ host: '127.0.0.1', port: 9485 }),
+    .default({ host: '127.0.0.1', port: 9485, readyRequiresStore: false }),
+  dashboard: z
+    .object({
+      sessionTtlMs: positiveInt.default(43_200_000).describe('how long a dashboard sign-in lasts'),
+      maxSessions: positiveInt.default(50).describe('dashboard sessions kept at once (the oldest is signed out)'),
+      loginFailures: positiveInt
+        .default(5)
+        .describe('wrong admin tokens from one address within loginWindowMs before its sign-ins are refused'),
+      loginWindowMs: positiveInt.default(60_000).describe('the window of loginFailures'),
+      pushMs: positiveInt.default(1_000).describe('how often the dashboard pages get fresh figures'),
+      historyMinutes: positiveInt.default(15).describe('span of the overview sparklines'),
+      logLines: positiveInt.default(500).describe('log lines kept in memory for the Logs page'),
+      chatLines: positiveInt.default(100).describe('chat log lines a room page shows'),
+      replyMemory: positiveInt.default(1_000).describe('bot replies kept in memory for the room pages'),
+      maxStreams: positiveInt.default(20).describe('live dashboard pages open at once'),
+      maxStreamBacklogBytes: positiveInt
+        .default(4_194_304)
+        .describe('unsent bytes a live page may fall behind before its stream is closed (it reconnects)'),
+    })
+    .default({
+      sessionTtlMs: 43_200_000,
+      maxSessions: 50,
+      loginFailures: 5,
+      loginWindowMs: 60_000,
+      pushMs: 1_000,
+      historyMinutes: 15,
+      logLines: 500,
+      chatLines: 100,
+      replyMemory: 1_000,
+      maxStreams: 20,
+      maxStreamBacklogBytes: 4_194_304,
+    }),
   log: z
     .object({
       level: level.default('info').describe('default level of every category'),

@@ -1,9 +1,11 @@
 import mysql, { type Pool, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
 import type { Clock } from '../clock.js';
+import { type ChatHistoryEntry, type ChatHistoryQuery, chatHistoryMysql } from './chat-history.js';
 import { DEVICE_KEY_HINT, KeyConflictError, ROOM_KEY_HINT } from './errors.js';
 import { kstDateTime } from './kst.js';
 import { migrateMysql } from './migrations/mysql.js';
 import type { MigrationReport } from './migrations/report.js';
+import { mysqlProcesses } from './processes-mysql.js';
 import {
   CHAT_LOG_COLUMNS,
   type ChatLogNullability,
@@ -20,6 +22,8 @@ import {
   toRoomRow,
   toRoomStatusRows,
 } from './rows.js';
+import type { ProcessStore, ScheduleStore } from './schedule-types.js';
+import { mysqlSchedules } from './schedules-mysql.js';
 import type {
   ChatLogRow,
   DeviceKey,
@@ -45,6 +49,10 @@ export interface MysqlStore extends Store {
   readonly dialect: 'mysql';
   /** what the last migrate() did, including warnings for the operator */
   readonly lastMigration: MigrationReport | undefined;
+  /** PROTOCOL §7.12, §8.6–§8.7 */
+  readonly schedules: ScheduleStore;
+  /** PROTOCOL §7.13, §8.8–§8.9 */
+  readonly processes: ProcessStore;
 }
 
 /** Rows per multi-row INSERT. */
@@ -111,6 +119,16 @@ interface SchemaFacts {
 }
 
 class MysqlStoreImpl implements MysqlStore {
+  private scheduleStore: ScheduleStore | undefined;
+  private processStore: ProcessStore | undefined;
+  get schedules(): ScheduleStore {
+    this.scheduleStore ??= mysqlSchedules(this.pool);
+    return this.scheduleStore;
+  }
+  get processes(): ProcessStore {
+    this.processStore ??= mysqlProcesses(this.pool);
+    return this.processStore;
+  }
   readonly dialect = 'mysql' as const;
   lastMigration: MigrationReport | undefined;
   private facts: Promise<SchemaFacts> | undefined;
@@ -433,6 +451,10 @@ class MysqlStoreImpl implements MysqlStore {
     const now = this.now();
     const values = rows.map((r) => chatLogValues(r, now, facts.chatNullability));
     await this.insertBatched('kb_chat_logs', CHAT_LOG_COLUMNS, values, facts.packetBudget);
+  }
+
+  async chatHistory(q: ChatHistoryQuery): Promise<ChatHistoryEntry[]> {
+    return await chatHistoryMysql(this.pool, q);
   }
 
   async insertPings(rows: readonly PingRow[]): Promise<void> {

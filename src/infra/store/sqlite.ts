@@ -2,10 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Clock } from '../clock.js';
+import { type ChatHistoryEntry, type ChatHistoryQuery, chatHistorySqlite } from './chat-history.js';
 import { DEVICE_KEY_HINT, KeyConflictError, ROOM_KEY_HINT } from './errors.js';
 import { kstDateTime } from './kst.js';
 import type { MigrationReport } from './migrations/report.js';
 import { migrateSqlite } from './migrations/sqlite.js';
+import { sqliteProcesses } from './processes-sqlite.js';
 import {
   CHAT_LOG_COLUMNS,
   type ChatLogNullability,
@@ -22,6 +24,8 @@ import {
   toRoomRow,
   toRoomStatusRows,
 } from './rows.js';
+import type { ProcessStore, ScheduleStore } from './schedule-types.js';
+import { sqliteSchedules } from './schedules-sqlite.js';
 import type {
   ChatLogRow,
   DeviceKey,
@@ -45,6 +49,10 @@ export interface SqliteStore extends Store {
   readonly dialect: 'sqlite';
   /** what the last migrate() did, including warnings for the operator */
   readonly lastMigration: MigrationReport | undefined;
+  /** PROTOCOL §7.12, §8.6–§8.7 */
+  readonly schedules: ScheduleStore;
+  /** PROTOCOL §7.13, §8.8–§8.9 */
+  readonly processes: ProcessStore;
 }
 
 /**
@@ -146,6 +154,16 @@ function isUniqueViolation(err: unknown): boolean {
 }
 
 class SqliteStoreImpl implements SqliteStore {
+  private scheduleStore: ScheduleStore | undefined;
+  private processStore: ProcessStore | undefined;
+  get schedules(): ScheduleStore {
+    this.scheduleStore ??= sqliteSchedules(this.db);
+    return this.scheduleStore;
+  }
+  get processes(): ProcessStore {
+    this.processStore ??= sqliteProcesses(this.db);
+    return this.processStore;
+  }
   readonly dialect = 'sqlite' as const;
   lastMigration: MigrationReport | undefined;
   private stmts: Statements | undefined;
@@ -378,6 +396,10 @@ class SqliteStoreImpl implements SqliteStore {
       }
       for (; i < rows.length; i++) s.insertChatLog.run(chatLogValues(rows[i]!, now, s.chatNullability));
     })();
+  }
+
+  async chatHistory(q: ChatHistoryQuery): Promise<ChatHistoryEntry[]> {
+    return chatHistorySqlite(this.db, q);
   }
 
   async insertPings(rows: readonly PingRow[]): Promise<void> {

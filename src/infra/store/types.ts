@@ -1,3 +1,7 @@
+import type { ChatHistoryEntry, ChatHistoryQuery } from './chat-history.js';
+
+export type { ChatHistoryEntry, ChatHistoryQuery };
+
 /**
  * The storage contract (PROTOCOL §8). Two implementations pass one shared suite:
  * SQLite (embedded default) and MySQL/MariaDB (the operators' existing kb_* tables).
@@ -111,7 +115,7 @@ export interface SystemSampleRow {
 
 export interface Store {
   readonly dialect: 'sqlite' | 'mysql';
-  /** Creates missing tables/columns; never drops or retypes (issue 4). Idempotent. */
+  /** Creates missing tables/columns; never drops or retypes anything. Idempotent. */
   migrate(): Promise<void>;
   /** Cheap reachability check for /readyz. */
   ping(): Promise<void>;
@@ -145,6 +149,8 @@ export interface Store {
   setRoomStatus(botName: string, roomId: string, status: KnownStatus, deviceId?: string): Promise<number>;
 
   insertChatLogs(rows: readonly ChatLogRow[]): Promise<void>;
+  /** The newest `limit` chat log rows of one room, oldest first (the dashboard's room page). */
+  chatHistory(q: ChatHistoryQuery): Promise<ChatHistoryEntry[]>;
   insertPings(rows: readonly PingRow[]): Promise<void>;
   insertSystemSamples(rows: readonly SystemSampleRow[]): Promise<void>;
   /** Retention: deletes kb_ping_monitor and kb_system_monitor rows older than `before` (epoch ms). */

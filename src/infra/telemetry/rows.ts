@@ -26,7 +26,7 @@ export function chatLogRow(message: ChatMessage, now: number): ChatLogRow {
     directive = token.length > DIRECTIVE_MAX_CHARS ? Array.from(token).slice(0, DIRECTIVE_MAX_CHARS).join('') : token;
   }
   return {
-    // PROTOCOL §9.21: a missing channel id is '', never the string "None".
+    // PROTOCOL §9 item 21: a missing channel id is '', never the string "None".
     channelId: message.channelId ?? '',
     // PROTOCOL §8.3 [REC]: the store writes '' for null.
     userHash: message.userHash,

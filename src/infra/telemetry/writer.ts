@@ -5,7 +5,7 @@ import type { ChatLogRow, PingRow, Store, SystemSampleRow } from '../store/types
 import { RowQueue } from './row-queue.js';
 
 /**
- * The batched, asynchronous telemetry writer (issue 4 items 4–5, DESIGN.md §4 "Database trouble
+ * The batched, asynchronous telemetry writer (DESIGN.md §4 "Database trouble
  * never stops chat traffic"). Producers append to bounded in-memory queues and return at once;
  * one loop, driven by the injected clock, writes batches with at most one store call in flight.
  * A failed batch stays at the front of its queue, so an outage loses nothing until the buffer is
@@ -213,7 +213,7 @@ export class TelemetryWriter {
     return { chat: this.chatLane.dropped, ping: this.pingLane.dropped, system: this.systemLane.dropped };
   }
 
-  /** For /readyz (issue 4 item 5): not ok while the last write failed or a write is stalled. */
+  /** For /readyz: not ok while the last write failed or a write is stalled. */
   get healthy(): TelemetryHealth {
     const outage = this.outage;
     if (outage !== null) {

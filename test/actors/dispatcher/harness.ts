@@ -1,4 +1,4 @@
-import { type AnyActorRef, createActor, createMachine, fromPromise, SimulatedClock } from 'xstate';
+import { type AnyActorRef, createActor, createMachine, SimulatedClock } from 'xstate';
 import {
   type DispatcherInput,
   dispatcherMachine,
@@ -7,7 +7,7 @@ import {
   type UnhealthyReport,
 } from '../../../src/actors/dispatcher.js';
 import type { ChatMessage, Job } from '../../../src/actors/job.js';
-import type { RunJobInput } from '../../../src/actors/worker.js';
+import { fromJobRunner } from '../../../src/actors/job-runner.js';
 
 /** Test fixtures for the dispatcher: jobs, a controllable job runner, a started dispatcher. */
 
@@ -35,7 +35,7 @@ export function makeJob(id: string, bot = 'bot', room = 'room'): Job {
 
 interface Run {
   job: Job;
-  /** the promise creator's own signal (xstate) */
+  /** the run's abort signal (deadline, crash, stop) */
   signal: AbortSignal;
   resolve: () => void;
   reject: (error: unknown) => void;
@@ -51,7 +51,7 @@ export class FakeRunner {
   readonly runs = new Map<string, Run>();
   onStart: ((run: Run) => void) | null = null;
 
-  readonly logic = fromPromise<void, RunJobInput>(
+  readonly logic = fromJobRunner(
     ({ input, signal }) =>
       new Promise<void>((resolve, reject) => {
         const run: Run = {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { createActor, fromPromise, SimulatedClock } from 'xstate';
+import { createActor, SimulatedClock } from 'xstate';
 import { dispatcherMachine } from '../../../src/actors/dispatcher.js';
+import { fromJobRunner } from '../../../src/actors/job-runner.js';
 import { DEFAULTS, makeJob, settle } from './harness.js';
 
 describe('dispatcher memory (issue 3: flat after 100,000 rooms)', () => {
@@ -9,7 +10,7 @@ describe('dispatcher memory (issue 3: flat after 100,000 rooms)', () => {
     let processed = 0;
     const d = createActor(
       dispatcherMachine.provide({
-        actors: { runJob: fromPromise(async () => {}) },
+        actors: { runJob: fromJobRunner(async () => {}) },
         actions: { reportOutcome: (_, p) => void (p.outcome.status === 'processed' && processed++) },
       }),
       // the gateway's defaults: idle gates are kept 10 s, at most 1,000 of each kind

@@ -1,9 +1,10 @@
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { MigrationError } from '../errors.js';
 import type { MigrationReport } from './report.js';
+import { SCHEDULE_MYSQL_TABLES } from './schedule-tables-mysql.js';
 
 /**
- * MariaDB/MySQL migration (issue 4): creates the effective schema of PROTOCOL §8.1–§8.5 where a
+ * MariaDB/MySQL migration: creates the effective schema of PROTOCOL §8.1–§8.5 where a
  * table is missing and, in an operator's existing table, only ADDS what the server needs: a
  * missing column, the unique key we upsert on (when no narrower one exists), a time index for
  * retention. Nothing is dropped, retyped or rewritten. Every step first looks at
@@ -25,7 +26,7 @@ interface ColumnSpec {
   add?: string;
 }
 
-interface TableSpec {
+export interface TableSpec {
   name: string;
   columns: ColumnSpec[];
   /** PRIMARY/UNIQUE/KEY clauses of a table we create */
@@ -220,7 +221,15 @@ const systemMonitor: TableSpec = {
   timeIndex: { name: 'idx_created_at', column: 'created_at' },
 };
 
-export const MYSQL_TABLES: readonly TableSpec[] = [botDevices, rooms, chatLogs, pingMonitor, systemMonitor];
+export const MYSQL_TABLES: readonly TableSpec[] = [
+  botDevices,
+  rooms,
+  chatLogs,
+  pingMonitor,
+  systemMonitor,
+  // PROTOCOL §8.6–§8.9
+  ...SCHEDULE_MYSQL_TABLES,
+];
 
 /** A named lock so two gateways starting at once do not race their DDL. */
 const LOCK_NAME = 'msgbot_gateway_migrate';

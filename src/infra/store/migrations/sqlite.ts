@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { MigrationError } from '../errors.js';
 import type { MigrationReport } from './report.js';
+import { SCHEDULE_SQLITE_TABLES } from './schedule-tables-sqlite.js';
 
 /**
  * SQLite migration: the same tables and columns as the MariaDB schema (PROTOCOL §8.1–§8.5) in
@@ -19,7 +20,7 @@ interface ColumnSpec {
   add?: string;
 }
 
-interface TableSpec {
+export interface TableSpec {
   name: string;
   columns: ColumnSpec[];
   constraints: string[];
@@ -169,7 +170,15 @@ const systemMonitor: TableSpec = {
   timeColumn: 'created_at',
 };
 
-export const SQLITE_TABLES: readonly TableSpec[] = [botDevices, rooms, chatLogs, pingMonitor, systemMonitor];
+export const SQLITE_TABLES: readonly TableSpec[] = [
+  botDevices,
+  rooms,
+  chatLogs,
+  pingMonitor,
+  systemMonitor,
+  // PROTOCOL §8.6–§8.9
+  ...SCHEDULE_SQLITE_TABLES,
+];
 
 interface IndexListRow {
   name: string;

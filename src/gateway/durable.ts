@@ -1,0 +1,197 @@
+import type { Inbox, InboxKey, InboxStatus } from '../actors/inbox.js';
+import type { ChatMessage } from '../actors/job.js';
+import type { Clock } from '../infra/clock.js';
+import type { Logger } from '../infra/logger.js';
+import type { Metrics } from '../infra/metrics.js';
+
+/**
+ * The gateway's side of the durable mailbox (DESIGN.md §2): accepted messages are appended to the
+ * `Inbox` and the events that hand them to the dispatcher wait here until the append is written.
+ * Writes are grouped: one transaction per event-loop turn (setImmediate), never one per line on
+ * the socket's read path. Every dispatcher event passes through here, in order, so a
+ * WAIT_FOR_ROOM never overtakes the ENQUEUEs before it.
+ */
+export interface DurableMailboxOptions<E> {
+  inbox: Inbox;
+  clock: Clock;
+  metrics: Metrics;
+  log: Logger;
+  /** unfinished messages younger than this are replayed at start; older ones expire */
+  replayWindowMs: number;
+  /** finished rows are kept this long (the de-duplication window survives a restart) */
+  dedupWindowMs: number;
+  /** how long an asynchronous (MySQL) write may hold messages back before they run anyway */
+  writeWaitMs: number;
+  /** hands the events on to the dispatcher, in order */
+  forward(events: E[]): void;
+}
+
+export interface Recovery {
+  /** unfinished and younger than the replay window, in append (= per-room) order */
+  replay: ChatMessage[];
+  expired: ChatMessage[];
+  /** de-duplication keys of every message inside the window, oldest first */
+  keys: InboxKey[];
+}
+
+export class DurableMailbox<E> {
+  private pending: E[] = [];
+  private scheduled = false;
+  private writing: Promise<void> | undefined;
+  private pruneTimer: unknown;
+  private clearSeededTimer: unknown;
+  /** keys known from before the restart, for the duplicate-after-restart count */
+  private seeded = new Set<string>();
+  private closed = false;
+
+  constructor(private readonly o: DurableMailboxOptions<E>) {}
+
+  /** A message accepted for processing: stored before its ENQUEUE is forwarded. */
+  append(message: ChatMessage): void {
+    this.o.inbox.append(message);
+    this.schedule();
+  }
+
+  finish(traceId: string, status: InboxStatus): void {
+    this.o.inbox.finish(traceId, status, this.o.clock.now());
+    this.schedule();
+  }
+
+  /** A dispatcher event; forwarded once everything appended before it is written. */
+  push(event: E): void {
+    this.pending.push(event);
+    this.schedule();
+  }
+
+  /** Whether a duplicate's key was known only from the record written before the restart. */
+  fromBeforeRestart(key: string): boolean {
+    return this.seeded.has(key);
+  }
+
+  /**
+   * Start-up: what to replay, what expired (marked and logged here), and the keys that seed the
+   * de-duplication window, so a phone that re-sends after the restart is answered once.
+   */
+  async recover(dedupKey: (k: InboxKey) => string | undefined): Promise<Recovery> {
+    const now = this.o.clock.now();
+    const unfinished = await this.o.inbox.unfinished();
+    const replay: ChatMessage[] = [];
+    const expired: ChatMessage[] = [];
+    for (const m of unfinished) {
+      if (now - m.receivedAt <= this.o.replayWindowMs) {
+        replay.push(m);
+        continue;
+      }
+      expired.push(m);
+      this.expire(m);
+    }
+    const keys = (await this.o.inbox.recent(now - this.o.dedupWindowMs)).sort((a, b) => a.receivedAt - b.receivedAt);
+    for (const k of keys) {
+      const key = dedupKey(k);
+      if (key !== undefined) this.seeded.add(key);
+    }
+    this.clearSeededTimer = this.o.clock.setTimeout(() => {
+      this.seeded = new Set();
+    }, this.o.dedupWindowMs);
+    this.flushNow();
+    return { replay, expired, keys };
+  }
+
+  /** A message that was not replayed within the replay window: marked, counted and logged. */
+  expire(m: ChatMessage): void {
+    const now = this.o.clock.now();
+    this.o.inbox.finish(m.traceId, 'expired', now);
+    this.schedule();
+    this.o.metrics.durability.inc({ event: 'expired' });
+    this.o.log.warn(
+      { traceId: m.traceId, botName: m.botName, deviceId: m.deviceId, ageMs: now - m.receivedAt },
+      'message expired before it could be replayed',
+    );
+  }
+
+  /** Prunes finished rows older than the de-duplication window. */
+  startPruning(): void {
+    // often enough that one prune has little to delete
+    const every = Math.min(10_000, Math.max(1_000, this.o.dedupWindowMs));
+    const tick = () => {
+      this.pruneTimer = this.o.clock.setTimeout(() => {
+        void this.o.inbox
+          .prune(this.o.clock.now() - this.o.dedupWindowMs)
+          .catch((error: unknown) => this.o.log.warn({ err: error }, 'durable mailbox prune failed'))
+          .finally(() => {
+            if (!this.closed) tick();
+          });
+      }, every);
+    };
+    tick();
+  }
+
+  /** Writes and forwards everything pending (graceful stop). */
+  async drain(): Promise<void> {
+    while (this.writing !== undefined || this.pending.length > 0 || this.o.inbox.buffered > 0) {
+      if (this.writing !== undefined) await this.writing;
+      else this.run();
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.closed = true;
+    this.o.clock.clearTimeout(this.pruneTimer);
+    this.o.clock.clearTimeout(this.clearSeededTimer);
+    await this.drain();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.run);
+  }
+
+  private flushNow(): void {
+    void this.write();
+  }
+
+  private readonly run = (): void => {
+    this.scheduled = false;
+    if (this.writing !== undefined) return; // rescheduled when the write in flight settles
+    const events = this.pending;
+    this.pending = [];
+    const result = this.write();
+    if (result === undefined) {
+      if (events.length > 0) this.o.forward(events);
+      return;
+    }
+    // DESIGN.md §4: database trouble never stops chat traffic — a slow write holds messages back
+    // at most writeWaitMs; later batches still wait for it, so order is kept.
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      clearTimeout(timer);
+      if (events.length > 0) this.o.forward(events);
+    };
+    const timer = setTimeout(release, this.o.writeWaitMs);
+    this.writing = result.then(release, release).finally(() => {
+      this.writing = undefined;
+      if (this.pending.length > 0 || this.o.inbox.buffered > 0) this.schedule();
+    });
+  };
+
+  /** One grouped write; undefined when it completed synchronously (or failed, counted). */
+  private write(): Promise<void> | undefined {
+    if (this.o.inbox.buffered === 0) return undefined;
+    try {
+      const result = this.o.inbox.flush();
+      if (result === undefined) return undefined;
+      return result.catch((error: unknown) => this.failed(error));
+    } catch (error) {
+      this.failed(error);
+      return undefined;
+    }
+  }
+
+  private failed(error: unknown): void {
+    this.o.metrics.durability.inc({ event: 'write-error' });
+    this.o.log.error({ err: error }, 'durable mailbox write failed; messages are processed without it');
+  }
+}

@@ -1,0 +1,201 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fc, test } from '@fast-check/vitest';
+import { afterEach, describe, expect } from 'vitest';
+import { SimulatedClock } from 'xstate';
+import type { ChatMessage } from '../../src/actors/job.js';
+import { DurableMailbox } from '../../src/gateway/durable.js';
+import type { Clock } from '../../src/infra/clock.js';
+import { openSqliteInbox, type SqliteInbox } from '../../src/infra/inbox/sqlite.js';
+import { createLoggers } from '../../src/infra/logger.js';
+import { createMetrics } from '../../src/infra/metrics.js';
+import { chat } from '../support/chat-message.js';
+
+/**
+ * DESIGN.md §2 durable mailbox, as a property: random accepts (some of them re-sends of an
+ * earlier message, as a reconnecting phone does, PROTOCOL §6.5), handler starts and answers,
+ * crashes (every in-memory thing dropped, only the SQLite file kept) and restarts. Every message
+ * handed to the dispatcher and younger than the replay window ends answered exactly once, each
+ * room in acceptance order; nothing is answered twice.
+ *
+ * A crash here happens between event-loop turns, after the turn's grouped write: what a real
+ * SIGKILL can take beyond that is the part of one turn (≤ a few ms) between a socket read and its
+ * transaction, or between a reply's socket write and its finish.
+ */
+
+const REPLAY_WINDOW = 10_000;
+const DEDUP_WINDOW = 1_000_000; // longer than any run: every re-send must be caught
+const ROOMS = ['100', '200', '300'];
+
+const op = fc.oneof(
+  { arbitrary: fc.record({ kind: fc.constant('accept' as const), room: fc.nat(ROOMS.length - 1) }), weight: 6 },
+  { arbitrary: fc.record({ kind: fc.constant('resend' as const), pick: fc.nat() }), weight: 2 },
+  { arbitrary: fc.record({ kind: fc.constant('start' as const), room: fc.nat(ROOMS.length - 1) }), weight: 4 },
+  { arbitrary: fc.record({ kind: fc.constant('answer' as const), pick: fc.nat() }), weight: 4 },
+  { arbitrary: fc.record({ kind: fc.constant('turn' as const) }), weight: 3 },
+  { arbitrary: fc.record({ kind: fc.constant('crash' as const) }), weight: 1 },
+  {
+    arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 6_000 }) }),
+    weight: 1,
+  },
+);
+
+type Event = { type: 'ENQUEUE'; message: ChatMessage };
+
+const loggers = createLoggers({ level: 'silent' });
+const turn = () => new Promise<void>((r) => setImmediate(r));
+const keyOf = (k: { channelId: string | null; logId: string | null }) => `${k.channelId}/${k.logId}`;
+
+/** One gateway process: the durable stage, a per-room FIFO "dispatcher", the de-duplication set. */
+class Process {
+  readonly queues = new Map<string, ChatMessage[]>();
+  readonly running: ChatMessage[] = [];
+  readonly seen = new Set<string>();
+  readonly durable: DurableMailbox<Event>;
+
+  constructor(
+    readonly inbox: SqliteInbox,
+    clock: SimulatedClock,
+  ) {
+    this.durable = new DurableMailbox<Event>({
+      inbox,
+      clock: clock as unknown as Clock,
+      metrics: createMetrics(),
+      log: loggers.root,
+      replayWindowMs: REPLAY_WINDOW,
+      dedupWindowMs: DEDUP_WINDOW,
+      writeWaitMs: 1_000,
+      forward: (events) => {
+        for (const e of events) this.enqueue(e.message);
+      },
+    });
+  }
+
+  enqueue(m: ChatMessage): void {
+    const q = this.queues.get(m.channelId!) ?? [];
+    q.push(m);
+    this.queues.set(m.channelId!, q);
+  }
+
+  async recover(): Promise<ChatMessage[]> {
+    const { replay, expired, keys } = await this.durable.recover(keyOf);
+    for (const k of keys) this.seen.add(keyOf(k));
+    for (const m of replay) this.enqueue(m);
+    return expired;
+  }
+
+  /** the gateway's onChat: de-duplicate, append, ENQUEUE through the stage */
+  accept(m: ChatMessage): boolean {
+    const key = keyOf(m);
+    if (this.seen.has(key)) return false;
+    this.seen.add(key);
+    this.durable.append(m);
+    this.durable.push({ type: 'ENQUEUE', message: m });
+    return true;
+  }
+}
+
+describe('durable mailbox property (DESIGN.md §2)', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  test.prop([fc.array(op, { maxLength: 60 })], { numRuns: 60 })(
+    'every message handed on and inside the window is answered exactly once, in per-room order',
+    async (script) => {
+      const dir = mkdtempSync(join(tmpdir(), 'msgbot-durable-prop-'));
+      dirs.push(dir);
+      const file = join(dir, 'msgbot.db');
+      const clock = new SimulatedClock();
+      clock.set(1_721_800_000_000);
+      const open = async () => {
+        const inbox = openSqliteInbox(file);
+        await inbox.migrate();
+        return new Process(inbox, clock);
+      };
+      let p = await open();
+      await p.recover();
+      const sent: ChatMessage[] = []; // every message the phone ever wrote (first copies)
+      const expired = new Set<string>();
+      const answers: ChatMessage[] = [];
+      let n = 0;
+      const crashAndRestart = async () => {
+        await turn(); // the crash comes after this turn's grouped write
+        await p.durable.drain();
+        p.inbox.db.close(); // all in-memory state is dropped with `p`
+        p = await open();
+        for (const m of await p.recover()) expired.add(m.traceId);
+      };
+
+      for (const o of script) {
+        switch (o.kind) {
+          case 'accept': {
+            const m = chat(++n, {
+              channelId: ROOMS[o.room]!,
+              receivedAt: clock.now(),
+              traceId: `T${String(n).padStart(5, '0')}`,
+            });
+            sent.push(m);
+            p.accept(m);
+            break;
+          }
+          case 'resend': {
+            if (sent.length === 0) break;
+            const first = sent[o.pick % sent.length]!;
+            // a re-sent packet gets a new trace id at the connection, same channelId and logId
+            expect(p.accept({ ...first, traceId: `R${++n}`, receivedAt: clock.now() })).toBe(false);
+            break;
+          }
+          case 'start': {
+            // one at a time per room, so order is observable
+            const room = ROOMS[o.room]!;
+            if (p.running.some((r) => r.channelId === room)) break;
+            const next = p.queues.get(room)?.shift();
+            if (next !== undefined) p.running.push(next);
+            break;
+          }
+          case 'answer': {
+            if (p.running.length === 0) break;
+            const [m] = p.running.splice(o.pick % p.running.length, 1);
+            answers.push(m!);
+            p.durable.finish(m!.traceId, 'processed');
+            break;
+          }
+          case 'turn':
+            await turn();
+            break;
+          case 'crash':
+            await crashAndRestart();
+            break;
+          case 'advance':
+            clock.increment(o.ms);
+            break;
+        }
+      }
+      // a last crash and restart, then everything left runs to the end
+      await crashAndRestart();
+      for (const m of p.running.splice(0)) answers.push(m);
+      for (const q of p.queues.values()) for (const m of q.splice(0)) answers.push(m);
+      p.inbox.db.close();
+
+      // none answered twice, and only messages the phone sent
+      const ids = answers.map((m) => m.traceId);
+      expect(new Set(ids).size).toBe(ids.length);
+      const sentIds = new Set(sent.map((m) => m.traceId));
+      for (const id of ids) expect(sentIds.has(id)).toBe(true);
+      // every sent message is answered exactly once, or expired unanswered (older than the window)
+      for (const m of sent) {
+        const answered = ids.includes(m.traceId);
+        expect(answered !== expired.has(m.traceId), m.traceId).toBe(true);
+      }
+      // per-room order: answers of a room follow acceptance order
+      for (const room of ROOMS) {
+        // logIds exceed 2^53 (PROTOCOL §1.6): compared as BigInt
+        const order = answers.filter((m) => m.channelId === room).map((m) => BigInt(m.logId!));
+        expect(order).toEqual([...order].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+      }
+    },
+  );
+});
