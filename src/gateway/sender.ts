@@ -134,7 +134,7 @@ export class Sender implements SendPort {
     if (outcome.status === 'delivered') {
       this.replyDelivered.inc();
       this.deps.chatLog(sentChatLogRow(reply, false, outcome.at));
-      // issue 5 §2: the reply stage of the trace
+      // the reply stage of the message trace
       this.deps.log.debug({ traceId: message.traceId }, 'reply sent');
       return;
     }
