@@ -15,6 +15,7 @@ import { openInbox } from './infra/inbox/open.js';
 import { processRowFor } from './infra/process-row.js';
 import type { MysqlStore } from './infra/store/mysql.js';
 import type { SqliteStore } from './infra/store/sqlite.js';
+import { registerSendCommand } from './send-cli.js';
 import { packageVersion } from './version.js';
 
 const program = new Command('msgbot-gateway')
@@ -182,6 +183,8 @@ program
   });
 
 registerScheduleCommands(program, (fn) => withStore((store) => fn(store.schedules)));
+
+registerSendCommand(program, () => config());
 
 program
   .command('config')

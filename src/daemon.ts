@@ -6,11 +6,13 @@ import { Gateway } from './gateway/gateway.js';
 import { gatewayReadiness } from './gateway/readiness.js';
 import { startScheduler } from './gateway/scheduler-wiring.js';
 import { resolveAdminToken, resolveKeys } from './gateway/secrets.js';
+import type { SendInput } from './gateway/sender.js';
 import type { BotModule } from './handlers/api.js';
 import { loadHandlerModule } from './handlers/load.js';
 import { createHandlerReloader, type HandlerReloadResult } from './handlers/reload.js';
 import { createDashboard, type Dashboard, watchStore } from './infra/admin/dashboard.js';
 import { handlersReloadRoute } from './infra/admin/handlers-route.js';
+import { messageRoutes } from './infra/admin/message-routes.js';
 import { startAdminServer } from './infra/admin/server.js';
 import { statusRoute } from './infra/admin/status-route.js';
 import { type CliOrigin, cliPrefix, describeStore } from './infra/cli-hint.js';
@@ -230,7 +232,20 @@ export async function startDaemon(
     if (token.source === 'generated') {
       log.warn({ file: token.file }, 'no admin.token configured: generated one into "file" (adminToken)');
     }
-    dashboard = createDashboard({ gateway, store, loggers, settings: config.dashboard, token: token.token });
+    dashboard = createDashboard({
+      gateway,
+      store,
+      loggers,
+      settings: config.dashboard,
+      token: token.token,
+      // the dashboard's send form goes through the outbound path like POST /messages
+      send: async (r) => {
+        const input: SendInput = { botName: r.bot, channelId: r.channelId, text: r.text };
+        if (r.device !== undefined) input.deviceId = r.device;
+        const record = await gateway.sender.accept(input, 'api');
+        return { id: record.id, status: record.status };
+      },
+    });
     admin = await startAdminServer({
       host: config.admin.host,
       port: config.admin.port,
@@ -252,6 +267,10 @@ export async function startDaemon(
       setInspect: (mode) => inspector.setEnabled(mode === 'log'),
       routes: [
         ...dashboard.routes,
+        ...messageRoutes({
+          accept: (input, kind) => gateway.sender.accept(input, kind),
+          outcome: (id) => gateway.sender.outcomes.get(id),
+        }),
         handlersReloadRoute(reloadHandlers),
         statusRoute(() =>
           gatherStatus({

@@ -50,7 +50,7 @@ export type SocketCommand =
 export type ConnectionEvent =
   | SocketEvent
   /** a reply from a worker or handler, routed here by the registry (PROTOCOL §2.7) */
-  | { type: 'DELIVER'; reply: OutgoingReply }
+  | { type: 'DELIVER'; reply: OutgoingReply; event?: 'messageResponse' | 'scheduleMessage' }
   /** a newer connection took this key (PROTOCOL §2.7), or the gateway closes it */
   | { type: 'KICK'; reason: CloseReason }
   /** standing refresh (within timers.standingRefreshMs; PROTOCOL §7.10 reload) */
@@ -272,8 +272,11 @@ export const connectionMachine = setup({
     }),
     deliver: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'DELIVER') return;
-      context.ports.sent('messageResponse');
-      const data = messageResponseLine(event.reply, context.framing, context.ports.clock.now());
+      // PROTOCOL §5.4: scheduleMessage only in v3.3 framing; a v3.2.2 phone ignores it (§4.7)
+      const name =
+        context.framing === 'v3.3' && event.event === 'scheduleMessage' ? 'scheduleMessage' : 'messageResponse';
+      context.ports.sent(name);
+      const data = messageResponseLine(event.reply, context.framing, context.ports.clock.now(), name);
       const write = context.out.write;
       if (write !== null) write(data);
       else enqueue.sendTo('socket', { type: 'WRITE', data });

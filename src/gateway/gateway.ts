@@ -19,8 +19,9 @@ import {
 import type { Inbox } from '../actors/inbox.js';
 import { type ChatMessage, type Job, type JobOutcome, roomKeyOf } from '../actors/job.js';
 import { fromJobRunner } from '../actors/job-runner.js';
+import type { OutboundLink } from '../actors/outbound.js';
 import { ConnectionRegistry } from '../actors/registry.js';
-import type { SendPort } from '../actors/send.js';
+import type { SendOutcome, SendPort } from '../actors/send.js';
 import type { BotModule, ConnectionInfo, GatewayServices } from '../handlers/api.js';
 import { failureFields } from '../handlers/failure-fields.js';
 import type { Router } from '../handlers/router.js';
@@ -42,10 +43,12 @@ import { DeviceDirectory } from './devices.js';
 import { DurableMailbox } from './durable.js';
 import { PhoneListeners, type TlsPem } from './listeners.js';
 import { listeningFields } from './listening.js';
+import { OutboundPaths } from './outbound-paths.js';
 import { PendingRoomNotices } from './pending-rooms.js';
 import { ReplayHold } from './replay-hold.js';
 import { RoomSaturationWatch } from './room-saturation.js';
 import { RoomDirectory } from './rooms.js';
+import { Sender, type SendInput } from './sender.js';
 import { traceIdFactory } from './trace-id.js';
 
 export interface GatewayOptions {
@@ -93,9 +96,13 @@ export class Gateway {
   readonly devices: DeviceDirectory;
   readonly rooms: RoomDirectory;
   readonly dispatcher: Actor<typeof dispatcherMachine>;
-  /** the outbound path (DESIGN.md §2): every send the gateway makes on its own; the scheduler uses it */
-  outbound?: SendPort;
+  /** one outbound path actor per phone (DESIGN.md §2) */
+  readonly paths: OutboundPaths;
+  /** replies, and the SendPort of scheduled and API sends (checks, outcomes, chat log) */
+  readonly sender: Sender;
   private readonly handshaking = new Set<ConnectionActor>();
+  /** one outbound link per registry entry (the outbound paths ask on every send) */
+  private readonly links = new WeakMap<object, OutboundLink>();
   private readonly all = new Set<ConnectionActor>();
   private readonly dedup: DedupWindow;
   private readonly pairs: DedupWindow;
@@ -185,6 +192,27 @@ export class Gateway {
     };
     this.router = routerFor(opts.bots ?? [], config, loggers.root);
     this.ports = this.createPorts();
+    this.paths = new OutboundPaths({
+      clock: this.clock,
+      idleMs: config.outbound.idleMs,
+      minGapMs: config.outbound.minGapMs,
+      link: (key) => this.linkOf(key),
+      log: loggers.cat.message,
+      inspect: opts.inspect,
+    });
+    this.sender = new Sender({
+      clock: this.clock,
+      outbound: config.outbound,
+      maxTextChars: config.limits.maxTextChars,
+      store,
+      paths: this.paths,
+      chatLog: (row) => this.telemetry.chat(row),
+      metrics: this.metrics,
+      log: loggers.cat.message,
+      standing: (botName, deviceId) => this.registry.get(connectionKey(botName, deviceId))?.info.standing,
+    });
+    (this.metrics.outboundQueued as { collect?: () => void }).collect = () =>
+      this.metrics.outboundQueued.set(this.paths.queued());
 
     const p = config.processing;
     this.dispatcher = createActor(
@@ -242,6 +270,42 @@ export class Gateway {
   /** Swaps the operator modules (handler reload): messages already routed finish with the old ones. */
   setBots(bots: readonly BotModule[]): void {
     this.router = routerFor(bots, this.opts.config, this.opts.loggers.root);
+  }
+
+  /** The SendPort every producer of outbound messages is given (scheduler, send API). */
+  get outbound(): SendPort {
+    return this.sender;
+  }
+
+  /** A message to a room, for code outside a handler; resolves with the outcome (never rejects). */
+  send(input: SendInput): Promise<SendOutcome> {
+    return this.sender.sendInput(input);
+  }
+
+  /** The connection holding `key`, for its outbound path; undefined while the phone is away. */
+  private linkOf(key: string): OutboundLink | undefined {
+    const entry = this.registry.get(key);
+    if (entry === undefined) return undefined;
+    let link = this.links.get(entry);
+    if (link === undefined) {
+      const ref = entry.ref;
+      const registry = this.registry;
+      const onDelivered = this.opts.onDelivered;
+      link = {
+        get standing() {
+          return entry.info.standing;
+        },
+        deliver: (reply, event) => {
+          if (registry.get(key)?.ref !== ref) return false;
+          entry.info.repliesOut++;
+          ref.send({ type: 'DELIVER', reply, event });
+          onDelivered?.(reply, key);
+          return true;
+        },
+      };
+      this.links.set(entry, link);
+    }
+    return link;
   }
 
   /** Starts workers, telemetry and the listener (PROTOCOL §1.1). */
@@ -401,6 +465,8 @@ export class Gateway {
           loggers.cat.client.info({ botName: handshake.botName, deviceId: handshake.deviceId }, 'connection replaced');
           previous.ref.send({ type: 'KICK', reason: 'replaced' });
         }
+        // sends held for this phone go out now (after handshakeComplete: the connection is mid-step)
+        this.paths.poke(key);
       },
       release: (key, self) => {
         this.registry.release(key, self);
@@ -517,6 +583,7 @@ export class Gateway {
       void this.rooms.status(message);
       return 'ignored';
     }
+    this.sender.served(message);
     log.debug({ traceId: message.traceId, room: message.room, channelId: message.channelId }, 'message accepted');
     this.durable?.append(message); // DESIGN.md §2: stored before the dispatcher sees it
     if (!queued) {
@@ -645,13 +712,21 @@ export class Gateway {
       this.pendingRooms.notice(message, status);
       return;
     }
-    const key = connectionKey(message.botName, message.deviceId);
     const result = await handleMessage(message, {
       router: this.router,
-      deliver: (reply: OutgoingReply) => this.deliver(key, reply, message.traceId),
+      send: (packets, abandoned) => this.sender.replies(message, packets, abandoned),
+      sendTo: (m, r) =>
+        this.sender.sendInput({
+          botName: m.botName,
+          channelId: r.channelId,
+          deviceId: r.device,
+          text: r.text,
+          media: r.media,
+          traceId: m.traceId,
+        }),
       services: this.services,
       clock: this.clock,
-      replyGapMs: this.opts.config.processing.replyGapMs,
+      replyGapMs: this.opts.config.outbound.minGapMs,
       maxTextChars: this.opts.config.limits.maxTextChars,
       signal,
       // The runner binds the trace id for ctx.log itself; `log` here would write the field twice.
@@ -660,20 +735,6 @@ export class Gateway {
     });
     // the handler stage of the message trace
     log.debug({ traceId: message.traceId, replies: result.replies, aborted: result.aborted }, 'handler finished');
-  }
-
-  /** PROTOCOL §2.7: replies go to whichever connection holds the key now. */
-  deliver(key: string, reply: OutgoingReply, traceId: string): void {
-    const entry = this.registry.get(key);
-    if (entry === undefined) {
-      this.metrics.repliesUndelivered.inc();
-      this.opts.loggers.cat.message.warn({ traceId }, 'reply dropped: the device is not connected');
-      return;
-    }
-    entry.info.repliesOut++;
-    entry.ref.send({ type: 'DELIVER', reply });
-    this.opts.onDelivered?.(reply, key);
-    this.opts.loggers.cat.message.debug({ traceId }, 'reply sent');
   }
 
   private onOutcome(job: Job, outcome: JobOutcome, waitedMs: number, ranMs: number): void {
@@ -748,6 +809,7 @@ export class Gateway {
       entry.info.standing = standingOf(known.status);
       entry.info.maxMessageSize = known.maxMessageSize;
       entry.ref.send({ type: 'STANDING', status: known.status, maxMessageSize: known.maxMessageSize });
+      this.paths.poke(key);
     }
     // the rooms of these bots are re-read in one query per bot, so messages rarely wait for a lookup
     await this.rooms.refresh(new Set(live.map(([, e]) => e.info.handshake.botName)));
@@ -785,6 +847,7 @@ export class Gateway {
         botGates: [...d.context.botGates].map(([key, gate]) => gateView(key, gate)),
         roomGates: [...d.context.roomGates].map(([key, gate]) => gateView(key, gate)),
       },
+      outbound: this.paths.views().map(({ key: _key, ...view }) => view),
     };
   }
 
@@ -819,7 +882,11 @@ export class Gateway {
     this.flushOutbox(); // what was accepted is the dispatcher's before it closes
     this.dispatcher.send({ type: 'SHUTDOWN' });
     const until = Date.now() + deadlineMs;
-    while (Date.now() < until && (this.dispatcher.getSnapshot().context.running > 0 || this.directRunning > 0)) {
+    // what handlers still send to connected phones may go out within the deadline too
+    while (
+      Date.now() < until &&
+      (this.dispatcher.getSnapshot().context.running > 0 || this.directRunning > 0 || this.paths.deliverable())
+    ) {
       await new Promise((r) => setTimeout(r, 20));
     }
     const ctx = this.dispatcher.getSnapshot().context;
@@ -835,6 +902,7 @@ export class Gateway {
         for (const job of queue.jobs) log.warn({ traceId: job.id, stage: 'waiting' }, 'message abandoned at shutdown');
       }
     }
+    this.paths.shutdown(); // every send still queued fails `shutdown`, with its chat-log-free outcome
     for (const actor of [...this.all]) actor.send({ type: 'KICK', reason: 'shutdown' });
     this.dispatcher.stop();
     stopGates(this.dispatcher.getSnapshot().context);

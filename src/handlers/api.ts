@@ -8,10 +8,20 @@
  * ```
  */
 import type { ChatMessage } from '../actors/job.js';
+import type { SendMedia, SendOutcome } from '../actors/send.js';
 import type { Logger } from '../infra/logger.js';
 import type { ParamDecl, ParamValues } from './command.js';
 
-export type { ChatMessage, Logger, ParamDecl, ParamValues };
+export type { ChatMessage, Logger, ParamDecl, ParamValues, SendMedia, SendOutcome };
+
+/** `ctx.send`: a message to another room of the same bot (exactly one of text and media). */
+export interface SendToRoom {
+  channelId: string;
+  text?: string;
+  media?: SendMedia;
+  /** absent: the phone that last served that room */
+  device?: string;
+}
 
 /**
  * One reply packet (PROTOCOL §4.4): a text, or media items the phone shares into the room
@@ -46,11 +56,17 @@ export interface HandlerContext {
   /** set when the message matched a command */
   command?: CommandInfo;
   /**
-   * Sends each element as its own `messageResponse` (PROTOCOL §4.4), spaced by the configured
-   * reply gap; resolves once the last one is handed to the connection. Rejects when the message
-   * was abandoned (deadline, shutdown) or a media item is malformed.
+   * Sends each element as its own `messageResponse` (PROTOCOL §4.4) through the phone's outbound
+   * path, spaced by `outbound.minGapMs`; resolves once each has its outcome (delivered, or failed
+   * and logged — a phone that is away is waited for up to `outbound.holdMs`). Rejects when the
+   * message was abandoned (deadline, shutdown) or a media item is malformed.
    */
   reply(r: Reply | Reply[], options?: ReplyOptions): Promise<void>;
+  /**
+   * Sends to another room of the same bot (an API send: device and room approval are checked,
+   * the room title is looked up). Resolves with the outcome; never rejects for delivery failures.
+   */
+  send(request: SendToRoom): Promise<SendOutcome>;
   /** aborted when the message's deadline passes or the gateway shuts down */
   signal: AbortSignal;
   /** child logger carrying the message's traceId */
@@ -66,7 +82,10 @@ export interface CommandDef {
   params?: Record<string, ParamDecl>;
   /** an empty prompt replies `사용법: <prefix> {내용}` instead of running */
   promptRequired?: boolean;
-  /** informational only: like the reference, not enforced (PROTOCOL §7.9) */
+  /**
+   * Only users listed in config `admins` for the bot may run it; others get nothing and the
+   * attempt is logged (PROTOCOL §7.9 [REC]: the reference declared and ignored it).
+   */
   adminOnly?: boolean;
   run(ctx: HandlerContext): Promise<void> | void;
 }

@@ -30,6 +30,11 @@ export interface RouterOptions {
   builtins?: boolean | Partial<Record<BuiltinName, boolean>>;
   /** called once for each built-in that an operator command of the same prefix replaces */
   onShadow?(shadow: { prefix: string; builtin: BuiltinName }): void;
+  /**
+   * Whether the sender may run `adminOnly` commands (config `admins`). Absent: nobody may
+   * (PROTOCOL §7.9 [REC]: the reference declared admin_only and ignored it).
+   */
+  isAdmin?(message: ChatMessage): boolean;
 }
 
 /** The enabled built-ins, in PROTOCOL §7.9 order. */
@@ -82,6 +87,14 @@ export function createRouter(modules: readonly BotModule[], options: RouterOptio
       return;
     }
     const { def, line } = route;
+    if (def.adminOnly === true && options.isAdmin?.(message) !== true) {
+      // PROTOCOL §7.9 [REC]: others get nothing; the attempt is logged.
+      base.log.warn(
+        { command: def.prefix, botName: message.botName, userHash: message.userHash, sender: message.sender },
+        'admin-only command refused',
+      );
+      return;
+    }
     // PROTOCOL §7.9, in the order listed there: parameter validation, channel restriction, prompt.
     const checked = validateParams(line.params, def.params);
     if (!checked.ok) {
@@ -120,6 +133,7 @@ function makeContext(base: ContextBase, message: ChatMessage, command: CommandIn
     room: message.room,
     command,
     reply: base.reply,
+    send: base.send,
     signal: base.signal,
     now: base.now,
     gateway: base.gateway,

@@ -9,10 +9,13 @@ import { createRouter, type Router } from './router.js';
 
 export function routerFor(
   modules: readonly BotModule[],
-  config: Pick<Config, 'builtins' | 'processing'>,
+  config: Pick<Config, 'builtins' | 'processing' | 'admins'>,
   log: Logger,
 ): Router {
+  const admins = config.admins;
   return createRouter(modules, {
+    // PROTOCOL §7.9 [REC]: admin-only commands are enforced, by the sender's user hash per bot
+    isAdmin: (m) => m.userHash !== null && (admins[m.botName]?.includes(m.userHash) ?? false),
     builtins: config.builtins,
     errorReplies: config.processing.errorReplies,
     onShadow: ({ prefix, builtin }) =>

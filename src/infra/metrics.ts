@@ -109,7 +109,18 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     }),
     repliesUndelivered: new Counter({
       name: 'msgbot_replies_undelivered_total',
-      help: 'replies whose connection key had no live connection',
+      help: 'replies that failed on the outbound path (phone away past outbound.holdMs, message abandoned, shutdown)',
+      registers,
+    }),
+    sends: new Counter({
+      name: 'msgbot_sends_total',
+      help: 'sends of the outbound paths by kind (reply, scheduled, api) and outcome (delivered or the failure reason)',
+      labelNames: ['kind', 'outcome'] as const,
+      registers,
+    }),
+    outboundQueued: new Gauge({
+      name: 'msgbot_outbound_queued',
+      help: 'sends waiting on the outbound paths (room gap, media wait, phone away)',
       registers,
     }),
     // DESIGN.md §2 durable mailbox, PROTOCOL §5.3.1 [REC]: what survived a restart or a reconnect

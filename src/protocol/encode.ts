@@ -93,8 +93,16 @@ function payloadSafe(item: string): string {
   return item.replace(/[\r\n]/g, '').replaceAll('}', '%7D');
 }
 
-/** PROTOCOL §4.4 (v3.2) and §5.4 (v3.3): one reply text → one line. */
-export function messageResponseLine(r: OutgoingReply, framing: Framing, now: number): string {
+/**
+ * PROTOCOL §4.4 (v3.2) and §5.4 (v3.3): one reply text → one line. `event` names the v3.3 packet
+ * (`scheduleMessage` for scheduled sends, §5.4); v3.2 phones only act on `messageResponse`.
+ */
+export function messageResponseLine(
+  r: OutgoingReply,
+  framing: Framing,
+  now: number,
+  event: 'messageResponse' | 'scheduleMessage' = 'messageResponse',
+): string {
   const wait = mediaWait(r);
   const data: Record<string, unknown> = { room: r.room };
   if (r.channelId !== null) data.channel_id = r.channelId;
@@ -116,7 +124,7 @@ export function messageResponseLine(r: OutgoingReply, framing: Framing, now: num
     data.timezone = TIMEZONE;
     data.content_encoding = 'base64';
     data.message_positions = [0, payload.length];
-    return encodeV33Line('messageResponse', data, payload);
+    return encodeV33Line(event, data, payload);
   }
 
   // §5.4 [REF]: prefix removed, `|||` items become payload items with cumulative offsets
@@ -134,5 +142,5 @@ export function messageResponseLine(r: OutgoingReply, framing: Framing, now: num
   data.message_positions = positions;
   data.timestamp = isoMicros(now);
   data.timezone = TIMEZONE;
-  return encodeV33Line('messageResponse', data, safe.join(''));
+  return encodeV33Line(event, data, safe.join(''));
 }

@@ -143,6 +143,7 @@ describe('/metrics after a scripted session (issue 5 §3)', () => {
       msgbot_worker_restarts_total: 0,
       msgbot_replies_truncated_total: 0,
       msgbot_replies_undelivered_total: 0,
+      'msgbot_sends_total{kind="reply",outcome="delivered"}': 3,
       msgbot_duplicates_total: 0,
     });
     expect(m.get('msgbot_ping_rtt_seconds_count')).toBe(1);

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DashboardSchedules, DashboardSend } from '../../src/infra/admin/dashboard.js';
-import { HttpError } from '../../src/infra/admin/routes.js';
 import { BridgeClient } from '../support/bridge-client.js';
 import { KEYS } from '../support/fake-connection.js';
 import { describeBrowser, launchBrowser } from './browser.js';
@@ -23,18 +22,15 @@ let browser: Browser;
 const phones: BridgeClient[] = [];
 const contexts: BrowserContext[] = [];
 
-/**
- * The send API the outbound path provides (POST /messages) is not in this branch; this one is a
- * real, minimal outbound: a messageResponse written to the bot's live phone through the gateway.
- */
+/** The dashboard's send form through the gateway's outbound path (as src/daemon.ts wires it). */
 const send: DashboardSend = async ({ bot, channelId, text, device }) => {
-  const live = [...g.gateway.registry.entries()].find(
-    ([, e]) => e.info.handshake.botName === bot && (device === undefined || e.info.handshake.deviceId === device),
-  );
-  if (live === undefined) throw new HttpError(409, `no phone of ${bot} is connected`);
-  const room = (await g.store.listRooms({ botName: bot })).find((r) => r.roomId === channelId);
-  g.gateway.deliver(live[0], { room: room?.roomName ?? '', channelId, botName: bot, text }, 'dashboard-send');
-  return { id: `send-${Date.now()}`, status: 'sent' };
+  const record = await g.gateway.sender.accept({
+    botName: bot,
+    channelId,
+    text,
+    ...(device ? { deviceId: device } : {}),
+  });
+  return { id: record.id, status: record.status };
 };
 
 async function newPage(locale = 'en-US'): Promise<{ page: Page; errors: string[]; foreign: string[] }> {

@@ -113,9 +113,16 @@ describeMysql('end to end on MariaDB: a v3.2.2 phone against the kb_* tables', (
     await t.advance(t.config.telemetry.flushMs);
     const logged = await eventually(
       () => rows('SELECT * FROM kb_chat_logs ORDER BY id'),
-      (r) => r.length === 3,
+      (r) => r.length === 4,
     );
-    expect(logged.map((r) => r.message)).toEqual(['# echo before approval', '# echo room still pending', KOREAN]);
+    // the answer is logged too, as ours (PROTOCOL §8.3 [REC])
+    expect(logged.map((r) => r.message)).toEqual([
+      '# echo before approval',
+      '# echo room still pending',
+      KOREAN,
+      '에코: 안녕하세요 👋🎉',
+    ]);
+    expect(logged[3]).toMatchObject({ sender: BOT, room_name: ROOM, is_our_bot_response: 1, is_scheduled: 0 });
     const last = logged[2];
     expect(last).toMatchObject({
       channel_id: CHANNEL,
@@ -138,8 +145,8 @@ describeMysql('end to end on MariaDB: a v3.2.2 phone against the kb_* tables', (
       h: Buffer.from(KOREAN, 'utf8').toString('hex').toUpperCase(),
       r: Buffer.from(ROOM, 'utf8').toString('hex').toUpperCase(),
     });
-    // bot replies are never logged (§7.7)
-    expect(logged.some((r) => String(r.message).startsWith('에코'))).toBe(false);
+    // the reference never logged its replies (§7.7); we log each once, marked as ours (§8.3 [REC])
+    expect(logged.filter((r) => String(r.message).startsWith('에코'))).toHaveLength(1);
     expect(await deviceStatus()).toBe('approved');
   });
 

@@ -119,7 +119,7 @@ async function warmUp(t: TestGateway): Promise<BridgeClient> {
   );
   await t.advance(t.config.telemetry.flushMs);
   await waitUntil('telemetry buffer empty', () => t.gateway.telemetry.buffered === 0);
-  expect(await count('kb_chat_logs')).toBe(1);
+  expect(await count('kb_chat_logs')).toBe(2); // the message and our answer (PROTOCOL §8.3 [REC])
   expect(await count('kb_ping_monitor')).toBe(1);
   expect(t.gateway.telemetry.healthy).toEqual({ ok: true });
   return c;
@@ -202,14 +202,16 @@ describeMysql('database outage: the gateway keeps chatting through a cut MariaDB
 
     // nothing crashed or failed: outage trouble is logged as warnings, once per kind
     expect(t.logs.filter((l) => Number(l.level) >= 50).map((l) => l.msg)).toEqual([]);
-    expect(t.gateway.telemetry.buffered).toBe(sent.length);
+    // each message and its answer
+    expect(t.gateway.telemetry.buffered).toBe(2 * sent.length);
     expect(t.gateway.telemetry.dropped).toEqual({ chat: 0, ping: 0, system: 0 });
-    expect(await count('kb_chat_logs')).toBe(1); // nothing reached the database meanwhile
+    expect(await count('kb_chat_logs')).toBe(2); // nothing reached the database meanwhile
 
     await (proxy as CuttableProxy).restore();
     await t.advance(MAX_BACKOFF_MS);
-    await eventually(chatMessages, (m) => m.length === 1 + sent.length);
-    expect(await chatMessages()).toEqual(['# echo warm', ...sent]); // in order, each once
+    await eventually(chatMessages, (m) => m.length === 2 + 2 * sent.length);
+    const answered = (texts: string[]) => texts.flatMap((m) => [m, m.replace('# echo ', '에코: ')]);
+    expect(await chatMessages()).toEqual(answered(['# echo warm', ...sent])); // in order, each once
     // every answered ping has its row: the one before the cut and the reconnected phone's first
     expect(await pingsAnswered(t)).toBe(2);
     await eventually(
@@ -250,24 +252,29 @@ describeMysql('database outage: the gateway keeps chatting through a cut MariaDB
       if (i % 5 === 0) await t.advance(2_000);
     }
     expect(replies(c)).toHaveLength(1 + SENT); // chat never noticed
+    // two rows per echo: the message and our answer (PROTOCOL §8.3 [REC])
+    const ROWS = 2 * SENT;
     expect(t.gateway.telemetry.buffered).toBe(BUFFER);
-    expect(t.gateway.telemetry.dropped).toEqual({ chat: SENT - BUFFER, ping: 0, system: 0 });
+    expect(t.gateway.telemetry.dropped).toEqual({ chat: ROWS - BUFFER, ping: 0, system: 0 });
     const metrics = await droppedTotal(t);
-    expect(metrics.get('msgbot_telemetry_dropped_total{table="chat"}')).toBe(SENT - BUFFER);
+    expect(metrics.get('msgbot_telemetry_dropped_total{table="chat"}')).toBe(ROWS - BUFFER);
     expect(metrics.get('msgbot_telemetry_buffered')).toBe(BUFFER);
     expect(t.logs.filter((l) => String(l.msg).startsWith('telemetry buffer full'))).toHaveLength(1);
     expect(t.gateway.telemetry.healthy.ok).toBe(false);
 
     await (proxy as CuttableProxy).restore();
     await t.advance(MAX_BACKOFF_MS);
-    await eventually(chatMessages, (m) => m.length === 1 + BUFFER);
-    const expected = Array.from({ length: BUFFER }, (_, i) => `# echo overflow ${i + 1}`);
-    expect(await chatMessages()).toEqual(['# echo warm', ...expected]);
+    await eventually(chatMessages, (m) => m.length === 2 + BUFFER);
+    const expected = Array.from({ length: BUFFER / 2 }, (_, i) => [
+      `# echo overflow ${i + 1}`,
+      `에코: overflow ${i + 1}`,
+    ]);
+    expect(await chatMessages()).toEqual(['# echo warm', '에코: warm', ...expected.flat()]);
     await waitUntil('telemetry healthy again', () => t.gateway.telemetry.healthy.ok);
     // the counter stays exact after recovery (nothing more dropped, nothing double counted)
-    expect(t.gateway.telemetry.dropped.chat).toBe(SENT - BUFFER);
-    expect((await droppedTotal(t)).get('msgbot_telemetry_dropped_total{table="chat"}')).toBe(SENT - BUFFER);
-    expect((await droppedTotal(t)).get('msgbot_telemetry_written_total{table="chat"}')).toBe(1 + BUFFER);
+    expect(t.gateway.telemetry.dropped.chat).toBe(ROWS - BUFFER);
+    expect((await droppedTotal(t)).get('msgbot_telemetry_dropped_total{table="chat"}')).toBe(ROWS - BUFFER);
+    expect((await droppedTotal(t)).get('msgbot_telemetry_written_total{table="chat"}')).toBe(2 + BUFFER);
   });
 
   it('start while the database is unreachable: serves, a never-seen device stays pending, registered once it is back', async () => {

@@ -1,10 +1,12 @@
 /** Shared fakes for the handler tests: a chat message, a recording deliver, a driven clock. */
+
 import { SimulatedClock } from 'xstate';
 import type { ChatMessage } from '../../src/actors/job.js';
 import type { BotModule, ConnectionInfo, GatewayServices } from '../../src/handlers/api.js';
 import { createRouter, type Router } from '../../src/handlers/router.js';
 import { handleMessage, type OutgoingReply, type RunResult } from '../../src/handlers/runner.js';
 import { silentLoggers } from '../../src/infra/logger.js';
+import { pathSender } from '../support/outbound-harness.js';
 
 export function chat(text: string, over: Partial<ChatMessage> = {}): ChatMessage {
   return {
@@ -46,6 +48,8 @@ export interface RunOptions {
   router?: Router;
   services?: GatewayServices;
   replyGapMs?: number;
+  /** who may run admin-only commands (default: everyone, so built-in tests see the replies) */
+  isAdmin?(message: ChatMessage): boolean;
   maxTextChars?: number;
   clock?: SimulatedClock;
   signal?: AbortSignal;
@@ -63,8 +67,8 @@ export async function run(
   const clock = opts.clock ?? new SimulatedClock();
   const sent: Sent[] = [];
   const p = handleMessage(typeof message === 'string' ? chat(message) : message, {
-    router: opts.router ?? createRouter(opts.modules ?? []),
-    deliver: (r) => sent.push({ ...r, at: clock.now() }),
+    router: opts.router ?? createRouter(opts.modules ?? [], { isAdmin: opts.isAdmin ?? (() => true) }),
+    send: pathSender(clock, (r) => sent.push({ ...r, at: clock.now() })),
     services: opts.services ?? fakeServices(),
     clock,
     replyGapMs: opts.replyGapMs ?? 1000,

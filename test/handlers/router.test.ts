@@ -113,3 +113,41 @@ describe('operator commands follow §7.9', () => {
     expect(out[0]).toMatch(/^명령어 처리 중 오류가 발생했습니다: imagesBase64\[0\] starts with a data: URI prefix/);
   });
 });
+
+describe('admin-only commands (PROTOCOL §7.9 [REC]: enforced)', () => {
+  const admins: Record<string, string[]> = { 'demo-bot': ['admin-hash'] };
+  const isAdmin = (m: { botName: string; userHash: string | null }) =>
+    m.userHash !== null && (admins[m.botName]?.includes(m.userHash) ?? false);
+
+  it('answers # reload bots-config and # client_info only for a listed user hash', async () => {
+    const asAdmin = chat('# reload bots-config', { userHash: 'admin-hash' });
+    expect(await texts(asAdmin, { isAdmin })).toEqual([
+      '✅ 봇 설정 갱신 완료!\n• 총 0개 봇 확인\n• 0개 봇 상태 변경됨',
+    ]);
+    expect(await texts(chat('# reload bots-config', { userHash: 'someone' }), { isAdmin })).toEqual([]);
+    expect(await texts(chat('# client_info summary', { userHash: null }), { isAdmin })).toEqual([]);
+    // the hash is per bot
+    expect(await texts(chat('# client_info', { userHash: 'admin-hash', botName: 'other-bot' }), { isAdmin })).toEqual(
+      [],
+    );
+  });
+
+  it('an operator command declaring adminOnly is refused too; others still answer everyone', async () => {
+    const bot = defineBot({
+      commands: [
+        { prefix: '!secret', adminOnly: true, run: (ctx) => ctx.reply('secret') },
+        { prefix: '!open', run: (ctx) => ctx.reply('open') },
+      ],
+    });
+    expect(await texts(chat('!secret', { userHash: 'someone' }), { modules: [bot], isAdmin })).toEqual([]);
+    expect(await texts(chat('!secret', { userHash: 'admin-hash' }), { modules: [bot], isAdmin })).toEqual(['secret']);
+    expect(await texts(chat('!open', { userHash: 'someone' }), { modules: [bot], isAdmin })).toEqual(['open']);
+    expect(await texts(chat('# echo hi', { userHash: 'someone' }), { isAdmin })).toEqual(['에코: hi']);
+  });
+
+  it('without any admins configured nobody runs them', async () => {
+    const router = createRouter([]);
+    expect(await texts(chat('# client_info summary', { userHash: 'admin-hash' }), { router })).toEqual([]);
+    expect(await texts(chat('# echo hi'), { router })).toEqual(['에코: hi']);
+  });
+});

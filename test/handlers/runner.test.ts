@@ -4,6 +4,7 @@ import { defineBot } from '../../src/handlers/api.js';
 import { createRouter } from '../../src/handlers/router.js';
 import { handleMessage, type OutgoingReply } from '../../src/handlers/runner.js';
 import { silentLoggers } from '../../src/infra/logger.js';
+import { pathSender } from '../support/outbound-harness.js';
 import { chat, fakeServices, run } from './harness.js';
 
 const flush = () => new Promise((r) => setImmediate(r));
@@ -132,7 +133,7 @@ describe('abort', () => {
     const sent: OutgoingReply[] = [];
     const p = handleMessage(chat('hi'), {
       router: createRouter([bot]),
-      deliver: (r) => sent.push(r),
+      send: pathSender(clock, (r) => sent.push(r)),
       services: fakeServices(),
       clock,
       replyGapMs: 1000,
@@ -192,7 +193,7 @@ describe('abort', () => {
     const sent: OutgoingReply[] = [];
     const p = handleMessage(chat('!slow'), {
       router: createRouter([bot]),
-      deliver: (r) => sent.push(r),
+      send: pathSender(clock, (r) => sent.push(r)),
       services: fakeServices(),
       clock,
       replyGapMs: 1000,

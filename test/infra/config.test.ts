@@ -231,6 +231,12 @@ describe('configEnvVars', () => {
     );
   }
 
+  it('takes admins (a record with free keys) as JSON from an env var, and names a bad one', () => {
+    const c = loadConfig({ env: { MSGBOT_ADMINS: '{"demo-bot":["9f8e7d6c5b4a"]}' } });
+    expect(c.admins).toEqual({ 'demo-bot': ['9f8e7d6c5b4a'] });
+    expect(() => loadConfig({ env: { MSGBOT_ADMINS: '{demo' } })).toThrow(/admins.*a JSON object/);
+  });
+
   it('covers every leaf of the schema, each with a unique MSGBOT_ name and a description', () => {
     const vars = configEnvVars();
     const paths = vars.map((v) => v.path);
@@ -244,6 +250,7 @@ describe('configEnvVars', () => {
       'tls.keyFile',
       'tls.port',
       'handlers',
+      'admins', // a record with free keys: one JSON leaf
       'scheduler.mediaDir',
       'process.name',
       ...LOG_CATEGORIES.map((c) => `log.categories.${c}`),

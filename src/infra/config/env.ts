@@ -34,6 +34,12 @@ export function coerceText(leaf: ConfigLeaf, raw: string): Coerced {
       return { ok: true, value: raw.trim() };
     case 'string':
       return { ok: true, value: raw };
+    case 'json':
+      try {
+        return { ok: true, value: JSON.parse(raw) as unknown };
+      } catch {
+        return { ok: false, expected: allowedText(leaf.type) };
+      }
   }
 }
 

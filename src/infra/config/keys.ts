@@ -13,7 +13,9 @@ export type LeafType =
   | { kind: 'number'; min?: number; max?: number }
   | { kind: 'boolean' }
   | { kind: 'enum'; values: readonly string[] }
-  | { kind: 'string'; minLength?: number; pattern?: RegExp };
+  | { kind: 'string'; minLength?: number; pattern?: RegExp }
+  /** a record with free keys (admins): one leaf whose text form is JSON */
+  | { kind: 'json' };
 
 export interface ConfigLeaf {
   /** path segments, e.g. ['limits', 'maxLineBytes'] */
@@ -110,7 +112,20 @@ function walk(schema: z.ZodType, segments: string[], defaults: unknown, out: Con
   if (inner instanceof z.ZodRecord) {
     // A record with enum keys (log.categories) becomes one leaf per key: MSGBOT_LOG_CATEGORIES_CLIENT.
     const keyType = inner._zod.def.keyType as z.ZodType;
-    if (!(keyType instanceof z.ZodEnum)) throw new Error(`config key ${segments.join('.')}: record needs enum keys`);
+    if (!(keyType instanceof z.ZodEnum)) {
+      // Free keys (admins): the whole record is one leaf, given as JSON in env vars and flags.
+      const path = segments.join('.');
+      out.push({
+        segments,
+        path,
+        env: envNameOf(segments),
+        type: { kind: 'json' },
+        default: getPath(defaults, segments),
+        description: description ?? '',
+        secret: SECRET_PATHS.has(path),
+      });
+      return;
+    }
     const valueSchema = inner._zod.def.valueType as z.ZodType;
     for (const key of keyType.options.map(String)) {
       const leafSegments = [...segments, key];
@@ -174,6 +189,8 @@ export function allowedText(type: LeafType): string {
     }
     case 'boolean':
       return 'true or false';
+    case 'json':
+      return 'a JSON object';
     case 'enum':
       return `one of ${type.values.join(', ')}`;
     case 'string':

@@ -98,7 +98,6 @@ export const configSchema = z.object({
       perBot: positiveInt.default(30).describe('messages of one bot in flight at once'),
       perRoom: positiveInt.default(3).describe('messages of one room in flight at once'),
       deadlineMs: positiveInt.default(300_000).describe('processing deadline of one message'),
-      replyGapMs: ms.default(1_000).describe('pause between several replies to one message'),
       dedupWindowMs: ms.default(60_000).describe('window in which a repeated (channelId, logId) is dropped'),
       pairWindowMs: ms
         .default(5_000)
@@ -136,7 +135,6 @@ export const configSchema = z.object({
       perBot: 30,
       perRoom: 3,
       deadlineMs: 300_000,
-      replyGapMs: 1_000,
       dedupWindowMs: 60_000,
       pairWindowMs: 5_000,
       restartLimit: 5,
@@ -149,6 +147,26 @@ export const configSchema = z.object({
       replayWindowMs: 300_000,
       inboxWriteWaitMs: 1_000,
     }),
+  outbound: z
+    .object({
+      minGapMs: ms
+        .default(1_000)
+        .describe(
+          "least time between two sends to one room (a handler's first reply to a message goes at once; PROTOCOL §4.4)",
+        ),
+      holdMs: ms
+        .default(600_000)
+        .describe('how long a send waits for its phone (away, or busy) before it fails as expired'),
+      idleMs: ms.default(60_000).describe("how long a phone's idle, empty outbound path actor is kept"),
+      maxOutcomes: positiveInt
+        .default(10_000)
+        .describe('send outcomes kept for GET /messages/<id> (oldest forgotten first)'),
+    })
+    .default({ minGapMs: 1_000, holdMs: 600_000, idleMs: 60_000, maxOutcomes: 10_000 }),
+  admins: z
+    .record(z.string().min(1), z.array(z.string().min(1)))
+    .default({})
+    .describe('user hashes allowed to run admin-only commands, per bot: {"demo-bot": ["<userHash>"]} (PROTOCOL §7.9)'),
   rooms: z
     .object({
       autoApprove: z.boolean().default(false).describe('approve every new room on first sight'),

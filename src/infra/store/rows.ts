@@ -118,6 +118,8 @@ export const CHAT_LOG_COLUMNS = [
   'client_timestamp',
   'server_timestamp',
   'created_at',
+  'is_our_bot_response',
+  'is_scheduled',
 ] as const;
 
 /**
@@ -142,6 +144,8 @@ export function chatLogValues(row: ChatLogRow, nowKst: string, nullable: ChatLog
     kstDateTime(row.clientTimestamp),
     nowKst,
     nowKst,
+    row.isOurBotResponse === true ? 1 : 0,
+    row.isScheduled === true ? 1 : 0,
   ];
 }
 

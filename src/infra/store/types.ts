@@ -56,7 +56,7 @@ export interface RoomStatusRow {
   status: string;
 }
 
-/** PROTOCOL §8.3, one per received analyze. */
+/** PROTOCOL §8.3, one per received analyze, and one per message the gateway sent (§8.3 [REC]). */
 export interface ChatLogRow {
   channelId: string;
   userHash: string | null;
@@ -64,7 +64,8 @@ export interface ChatLogRow {
   sender: string;
   message: string;
   directive: string | null;
-  messageType: 'text' | 'command';
+  /** 'media' only for a media directive the gateway sent */
+  messageType: 'text' | 'command' | 'media';
   isMeaningful: boolean;
   botName: string;
   isMention: boolean;
@@ -72,6 +73,10 @@ export interface ChatLogRow {
   logId: string | null;
   /** epoch ms, server time of processing (PROTOCOL §8.3) */
   clientTimestamp: number;
+  /** is_our_bot_response: a message this gateway sent (absent = 0) */
+  isOurBotResponse?: boolean;
+  /** is_scheduled: sent by the scheduler (absent = 0) */
+  isScheduled?: boolean;
 }
 
 /** PROTOCOL §8.4, one per ping reply. */

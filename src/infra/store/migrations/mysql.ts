@@ -154,8 +154,8 @@ const chatLogs: TableSpec = {
     { name: 'client_timestamp', create: 'DATETIME NULL', add: DATETIME_ADDED },
     { name: 'server_timestamp', create: 'DATETIME NULL DEFAULT CURRENT_TIMESTAMP', add: DATETIME_ADDED },
     { name: 'is_bot', create: 'TINYINT(1) NULL DEFAULT 0' },
-    { name: 'is_our_bot_response', create: 'TINYINT(1) NOT NULL DEFAULT 0' },
-    { name: 'is_scheduled', create: 'TINYINT(1) NOT NULL DEFAULT 0' },
+    { name: 'is_our_bot_response', create: 'TINYINT(1) NOT NULL DEFAULT 0', add: 'TINYINT(1) NOT NULL DEFAULT 0' }, // written for our own sends (PROTOCOL §8.3 [REC])
+    { name: 'is_scheduled', create: 'TINYINT(1) NOT NULL DEFAULT 0', add: 'TINYINT(1) NOT NULL DEFAULT 0' }, // written for our own sends (PROTOCOL §8.3 [REC])
     { name: 'created_at', create: 'DATETIME NULL DEFAULT CURRENT_TIMESTAMP', add: DATETIME_ADDED },
   ],
   keys: [

@@ -108,8 +108,8 @@ const chatLogs: TableSpec = {
     { name: 'client_timestamp', create: 'TEXT', add: 'TEXT' },
     { name: 'server_timestamp', create: `TEXT DEFAULT ${KST_NOW}`, add: 'TEXT' },
     { name: 'is_bot', create: 'INTEGER DEFAULT 0' },
-    { name: 'is_our_bot_response', create: 'INTEGER NOT NULL DEFAULT 0' },
-    { name: 'is_scheduled', create: 'INTEGER NOT NULL DEFAULT 0' },
+    { name: 'is_our_bot_response', create: 'INTEGER NOT NULL DEFAULT 0', add: 'INTEGER NOT NULL DEFAULT 0' }, // written for our own sends (PROTOCOL §8.3 [REC])
+    { name: 'is_scheduled', create: 'INTEGER NOT NULL DEFAULT 0', add: 'INTEGER NOT NULL DEFAULT 0' }, // written for our own sends (PROTOCOL §8.3 [REC])
     { name: 'created_at', create: `TEXT DEFAULT ${KST_NOW}`, add: 'TEXT' },
   ],
   constraints: [],

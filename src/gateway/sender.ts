@@ -1,0 +1,342 @@
+import { ulid } from 'ulid';
+import type { Standing } from '../actors/connection-ports.js';
+import type { ChatMessage } from '../actors/job.js';
+import type { OutboundItem, OutboundOutcome } from '../actors/outbound.js';
+import type { SendFailureReason, SendKind, SendMedia, SendOutcome, SendPort, SendRequest } from '../actors/send.js';
+import { encodeReply, ReplyError, truncateCodePoints } from '../handlers/reply.js';
+import type { ReplyPacket } from '../handlers/runner.js';
+import type { Clock } from '../infra/clock.js';
+import type { Config } from '../infra/config/schema.js';
+import type { Logger } from '../infra/logger.js';
+import type { Metrics } from '../infra/metrics.js';
+import type { ChatLogRow, Store } from '../infra/store/types.js';
+import { sentChatLogRow } from '../infra/telemetry/sent-rows.js';
+import type { OutgoingReply } from '../protocol/index.js';
+import type { OutboundPaths } from './outbound-paths.js';
+import { SendOutcomes, type SendRecord } from './send-outcomes.js';
+
+/** What code outside a handler (and `ctx.send`) asks for; the gateway fills in id and kind. */
+export interface SendInput {
+  botName: string;
+  channelId: string;
+  /** absent: the phone that last served the room */
+  deviceId?: string;
+  roomTitle?: string;
+  text?: string;
+  media?: SendMedia;
+  traceId?: string;
+}
+
+export interface SenderDeps {
+  clock: Clock;
+  outbound: Config['outbound'];
+  maxTextChars: number;
+  store: Store;
+  paths: OutboundPaths;
+  chatLog(row: ChatLogRow): void;
+  metrics: Metrics;
+  log: Logger;
+  /** standing of the live connection of (bot, device), undefined when it is not connected */
+  standing(botName: string, deviceId: string): Standing | undefined;
+  /** rooms remembered as last served, at most this many */
+  maxRooms?: number;
+}
+
+const MEDIA_PREFIXES = ['IMAGE_BASE64:', 'MEDIA_URL:'] as const;
+
+/**
+ * How long the phone is busy after a media packet (PROTOCOL §4.5): `media_wait_time` when given,
+ * else the wait the client computes itself (known sizes only: a URL counts as 0 bytes).
+ */
+export function mediaHoldMs(reply: OutgoingReply): number {
+  const prefix = MEDIA_PREFIXES.find((p) => reply.text.startsWith(p));
+  if (prefix === undefined) return 0;
+  const wait = reply.mediaWaitTime;
+  if (typeof wait === 'number' && wait > 0) return wait;
+  const items = reply.text.slice(prefix.length).split('|||');
+  let bytes = 0;
+  for (const item of items) if (!/^http/i.test(item)) bytes += (item.length * 3) / 4;
+  const mb = bytes / 1_048_576;
+  if (items.length === 1) return Math.min(6_000, Math.max(4_000, Math.round(1_500 + mb * 2_000)));
+  return Math.min(15_000, Math.max(3_000, Math.round(1_500 + mb * 2_000 + (items.length - 1) * 300)));
+}
+
+/**
+ * The front of the outbound paths: handler replies (hot path, no lookups), and the SendPort for
+ * scheduled and API sends, which resolves the phone, checks device and room approval and the room
+ * title first (PROTOCOL §7.12 [REC]). It records every outcome: metrics, the chat log for what
+ * was delivered (PROTOCOL §8.3 [REC]), and the outcome memory behind `GET /messages/<id>`.
+ */
+export class Sender implements SendPort {
+  readonly outcomes: SendOutcomes;
+  /** (bot, channel) → the phone that last relayed a message from it, and the room's title then */
+  private readonly lastServed = new Map<string, { deviceId: string; room: string }>();
+  private readonly replyDelivered: { inc(): void };
+
+  constructor(private readonly deps: SenderDeps) {
+    this.outcomes = new SendOutcomes(deps.outbound.maxOutcomes);
+    this.replyDelivered = deps.metrics.sends.labels('reply', 'delivered');
+  }
+
+  /** Remembers which phone serves a room (an accepted message from an approved device). */
+  served(message: ChatMessage): void {
+    if (message.channelId === null) return;
+    const id = `${message.botName}\u0000${message.channelId}`;
+    const known = this.lastServed.get(id);
+    if (known !== undefined && known.deviceId === message.deviceId && known.room === message.room) return;
+    this.lastServed.delete(id);
+    this.lastServed.set(id, { deviceId: message.deviceId, room: message.room });
+    if (this.lastServed.size > (this.deps.maxRooms ?? 100_000)) {
+      const oldest = this.lastServed.keys().next();
+      if (!oldest.done) this.lastServed.delete(oldest.value);
+    }
+  }
+
+  /**
+   * A handler's reply packets to the phone that sent `message` (PROTOCOL §7.7 step 7); one event
+   * on its outbound path. Resolves when every packet has its outcome.
+   */
+  replies(message: ChatMessage, packets: readonly ReplyPacket[], signal?: AbortSignal): number | Promise<number> {
+    const now = this.deps.clock.now();
+    const expiresAt = now + this.deps.outbound.holdMs;
+    const roomKey = message.channelId ?? `\u0000${message.room}`;
+    let left = packets.length;
+    let delivered = 0;
+    let done: ((n: number) => void) | undefined;
+    const items: OutboundItem[] = [];
+    for (const packet of packets) {
+      items.push({
+        id: message.traceId,
+        kind: 'reply',
+        traceId: message.traceId,
+        roomKey,
+        reply: packet.reply,
+        gapMs: packet.gapMs,
+        holdMs: mediaHoldMs(packet.reply),
+        expiresAt,
+        signal,
+        settle: (outcome) => {
+          this.settledReply(message, packet.reply, outcome);
+          if (outcome.status === 'delivered') delivered++;
+          if (--left === 0) done?.(delivered);
+        },
+      });
+    }
+    this.deps.paths.submit(message.botName, message.deviceId, items);
+    // the usual case: written in the SEND step itself, so no promise is needed
+    if (left === 0) return delivered;
+    return new Promise<number>((resolve) => {
+      done = resolve;
+    });
+  }
+
+  private settledReply(message: ChatMessage, reply: OutgoingReply, outcome: OutboundOutcome): void {
+    if (outcome.status === 'delivered') {
+      this.replyDelivered.inc();
+      this.deps.chatLog(sentChatLogRow(reply, false, outcome.at));
+      // the reply stage of the message trace
+      this.deps.log.debug({ traceId: message.traceId }, 'reply sent');
+      return;
+    }
+    this.deps.metrics.sends.inc({ kind: 'reply', outcome: outcome.reason });
+    this.deps.log.warn(
+      { traceId: message.traceId, deviceId: message.deviceId, reason: outcome.reason, detail: outcome.detail },
+      'reply not delivered',
+    );
+  }
+
+  /** SendPort: a scheduled or API send. Never rejects; resolves once, with the outcome. */
+  async send(request: SendRequest): Promise<SendOutcome> {
+    return (await this.start(request)).done;
+  }
+
+  /**
+   * Checks the send and queues it on its phone's path; resolves once that is done (the outcome
+   * follows in `done`). A send that fails its checks has its outcome at once.
+   */
+  private async start(request: SendRequest): Promise<{ done: Promise<SendOutcome> }> {
+    if (this.outcomes.get(request.id) === undefined) this.remember(request);
+    let prepared: { item: Omit<OutboundItem, 'settle'>; deviceId: string } | SendOutcome;
+    try {
+      prepared = await this.prepare(request);
+    } catch (error) {
+      prepared = this.failed(request, 'not-approved', `lookup failed: ${(error as Error).message}`);
+    }
+    if ('status' in prepared) return { done: Promise.resolve(this.finish(request, prepared)) };
+    const { item, deviceId } = prepared;
+    const done = new Promise<SendOutcome>((resolve) => {
+      this.deps.paths.submit(request.botName, deviceId, [
+        {
+          ...item,
+          settle: (o) =>
+            resolve(
+              this.finish(
+                request,
+                o.status === 'delivered'
+                  ? { id: request.id, status: 'delivered', deviceId, at: o.at }
+                  : { id: request.id, status: 'failed', reason: o.reason, detail: o.detail, at: o.at },
+                item.reply,
+              ),
+            ),
+        },
+      ]);
+    });
+    return { done };
+  }
+
+  /**
+   * Accepts a send for the admin API: resolves once it is checked and queued (or failed its
+   * checks, or already went out), with its record; the outcome follows in `outcomes`.
+   */
+  async accept(input: SendInput, kind: SendKind = 'api'): Promise<SendRecord> {
+    const request = this.requestOf(input, kind);
+    this.remember(request);
+    await this.start(request);
+    return this.outcomes.get(request.id)!;
+  }
+
+  /** `gateway.send(...)` and `ctx.send(...)`: an API send, resolved with its outcome. */
+  sendInput(input: SendInput, kind: SendKind = 'api'): Promise<SendOutcome> {
+    return this.send(this.requestOf(input, kind));
+  }
+
+  private requestOf(input: SendInput, kind: SendKind): SendRequest {
+    const id = ulid(this.deps.clock.now());
+    const request: SendRequest = {
+      id,
+      kind,
+      botName: input.botName,
+      channelId: input.channelId,
+      traceId: input.traceId ?? id,
+    };
+    if (input.deviceId !== undefined) request.deviceId = input.deviceId;
+    if (input.roomTitle !== undefined) request.roomTitle = input.roomTitle;
+    if (input.text !== undefined) request.text = input.text;
+    if (input.media !== undefined) request.media = input.media;
+    return request;
+  }
+
+  private remember(request: SendRequest): void {
+    if (request.kind === 'reply') return;
+    this.outcomes.add({
+      id: request.id,
+      kind: request.kind,
+      botName: request.botName,
+      channelId: request.channelId,
+      ...(request.deviceId !== undefined ? { deviceId: request.deviceId } : {}),
+      status: 'queued',
+      acceptedAt: this.deps.clock.now(),
+    });
+  }
+
+  /** The checks of a send, in order: content, phone, approval, room title. */
+  private async prepare(
+    request: SendRequest,
+  ): Promise<{ item: Omit<OutboundItem, 'settle'>; deviceId: string } | SendOutcome> {
+    const hasText = typeof request.text === 'string' && request.text !== '';
+    if (hasText === (request.media !== undefined)) {
+      return this.failed(request, 'bad-media', 'give exactly one of text and media');
+    }
+    let text: string;
+    let mediaWaitTime: number | undefined;
+    if (hasText) {
+      text = truncateCodePoints(request.text!, this.deps.maxTextChars);
+    } else {
+      const m = request.media!;
+      try {
+        if ((m.urls === undefined) === (m.imagesBase64 === undefined)) {
+          throw new ReplyError('media needs exactly one of urls and imagesBase64');
+        }
+        const encoded =
+          m.urls !== undefined
+            ? encodeReply({ mediaUrls: [...m.urls], waitMs: m.waitMs })
+            : encodeReply({ imagesBase64: [...(m.imagesBase64 ?? [])], waitMs: m.waitMs });
+        if (encoded === undefined) throw new ReplyError('empty media');
+        text = encoded.text;
+        mediaWaitTime = encoded.mediaWaitTime;
+      } catch (error) {
+        return this.failed(request, 'bad-media', (error as Error).message);
+      }
+    }
+    const served = this.lastServed.get(`${request.botName}\u0000${request.channelId}`);
+    const deviceId =
+      request.deviceId ?? served?.deviceId ?? (await this.deviceOfRoom(request.botName, request.channelId));
+    if (deviceId === undefined) {
+      return this.failed(request, 'no-connection', 'no phone of this bot serves this room; give a device');
+    }
+    this.outcomes.setDevice(request.id, deviceId);
+    const key = { botName: request.botName, deviceId };
+    const live = this.deps.standing(request.botName, deviceId);
+    if (live === 'limited') return this.failed(request, 'not-approved', 'the device is not approved', deviceId);
+    if (live === undefined) {
+      const device = await this.deps.store.getDevice(key);
+      if (device === undefined) return this.failed(request, 'no-connection', 'no such device', deviceId);
+      if (device.status !== 'approved') {
+        return this.failed(request, 'not-approved', `the device is ${device.status}`, deviceId);
+      }
+    }
+    // PROTOCOL §7.12 [REC]: room approval is checked (the reference did not).
+    const room = await this.deps.store.getRoom({ roomId: request.channelId, ...key });
+    if (room === undefined)
+      return this.failed(request, 'not-approved', 'the room is not registered for this device', deviceId);
+    if (room.status !== 'approved') return this.failed(request, 'not-approved', `the room is ${room.status}`, deviceId);
+    // PROTOCOL §4.4: text is posted by the room's title; media go by channel id.
+    const title = request.roomTitle ?? (served?.deviceId === deviceId ? served.room : undefined) ?? room.roomName;
+    if ((title === undefined || title === '') && hasText) {
+      return this.failed(request, 'no-room-title', 'the room has no title to post by', deviceId);
+    }
+    const reply: OutgoingReply = { room: title ?? '', channelId: request.channelId, botName: request.botName, text };
+    if (mediaWaitTime !== undefined) reply.mediaWaitTime = mediaWaitTime;
+    const now = this.deps.clock.now();
+    return {
+      deviceId,
+      item: {
+        id: request.id,
+        kind: request.kind,
+        traceId: request.traceId,
+        roomKey: request.channelId,
+        reply,
+        gapMs: this.deps.outbound.minGapMs,
+        holdMs: mediaHoldMs(reply),
+        expiresAt: now + this.deps.outbound.holdMs,
+      },
+    };
+  }
+
+  /**
+   * The phone for a room nobody relayed since start: among its kb_rooms rows, an approved one
+   * whose phone is connected, else the most recently updated approved one, else any.
+   */
+  private async deviceOfRoom(botName: string, channelId: string): Promise<string | undefined> {
+    const rows = (await this.deps.store.listRooms({ botName })).filter((r) => r.roomId === channelId);
+    const approved = rows.filter((r) => r.status === 'approved');
+    const live = approved.find((r) => this.deps.standing(botName, r.deviceId) !== undefined);
+    if (live !== undefined) return live.deviceId;
+    const newest = [...approved].sort((a, b) => (b.updatedAt ?? '').localeCompare(a.updatedAt ?? ''))[0];
+    return (newest ?? rows[0])?.deviceId;
+  }
+
+  private failed(request: SendRequest, reason: SendFailureReason, detail: string, deviceId?: string): SendOutcome {
+    if (deviceId !== undefined) this.outcomes.setDevice(request.id, deviceId);
+    return { id: request.id, status: 'failed', reason, detail, at: this.deps.clock.now() };
+  }
+
+  /** Records an outcome: metrics, log, outcome memory, and the chat log row of a delivered send. */
+  private finish(request: SendRequest, outcome: SendOutcome, reply?: OutgoingReply): SendOutcome {
+    const { metrics, log } = this.deps;
+    this.outcomes.settle(outcome);
+    const base = { sendId: request.id, traceId: request.traceId, kind: request.kind, botName: request.botName };
+    if (outcome.status === 'delivered') {
+      metrics.sends.inc({ kind: request.kind, outcome: 'delivered' });
+      if (reply !== undefined) this.deps.chatLog(sentChatLogRow(reply, request.kind === 'scheduled', outcome.at));
+      log.info({ ...base, deviceId: outcome.deviceId, channelId: request.channelId }, 'message delivered');
+    } else {
+      metrics.sends.inc({ kind: request.kind, outcome: outcome.reason });
+      log.warn(
+        { ...base, channelId: request.channelId, reason: outcome.reason, detail: outcome.detail },
+        'send failed',
+      );
+    }
+    return outcome;
+  }
+}
