@@ -190,7 +190,9 @@ async function deliver(ports: SchedulerPorts, row: ScheduleRow, signal?: AbortSi
   const room = await ports.directory.room(row.targetBotName, row.targetRoomId, deviceId);
   if (room === undefined || room.status !== 'approved')
     return failAll('not-approved', `room ${room?.status ?? 'unknown'}`);
-  if (room.title.trim() === '') return failAll('no-room-title');
+  // PROTOCOL §4.4: text is posted by the room's title, media go by channel id — an untitled room
+  // (pre-registered by `rooms approve --create`) still gets its images
+  const titled = room.title.trim() !== '';
 
   const traceId = ports.newId();
   const send = async (component: ComponentName, body: { text: string } | { media: SendMedia }, count?: number) => {
@@ -202,7 +204,7 @@ async function deliver(ports: SchedulerPorts, row: ScheduleRow, signal?: AbortSi
         botName: row.targetBotName,
         deviceId,
         channelId: row.targetRoomId,
-        roomTitle: room.title,
+        ...(titled ? { roomTitle: room.title } : {}),
         traceId,
         scheduleId: row.id,
         ...body,
@@ -238,7 +240,13 @@ async function deliver(ports: SchedulerPorts, row: ScheduleRow, signal?: AbortSi
 
   const results: ComponentResult[] = [];
   // text and image group 1 back-to-back; send_interval_seconds only between the image groups
-  if (wanted.includes('text')) results.push(await send('text', { text: row.messageText ?? '' }));
+  if (wanted.includes('text')) {
+    results.push(
+      titled
+        ? await send('text', { text: row.messageText ?? '' })
+        : { component: 'text', status: 'failed', reason: 'no-room-title' },
+    );
+  }
   if (wanted.includes('images_1')) results.push(await sendImages('images_1', row.messageImages1, row.mediaWaitTime1));
   if (wanted.includes('images_2')) {
     try {

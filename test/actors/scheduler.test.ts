@@ -302,6 +302,20 @@ describe('scheduler actor (PROTOCOL §7.12)', () => {
     expect(w.runs.map((r) => r.outcome)).toEqual(['failed', 'failed', 'failed', 'failed']);
   });
 
+  it('an untitled room still gets the images (media go by channel id); only the text fails no-room-title', async () => {
+    const w = await world();
+    await w.store.setDeviceStatus({ botName: BOT, deviceId: 'dev-2' }, 'approved');
+    await w.store.registerRoom({ roomId: ROOM, botName: BOT, deviceId: 'dev-2' }, '', 'approved');
+    await w.add({ nextSendAt: '2026-01-15 11:59:55', deviceId: 'dev-2', images1: [{ base64: 'QUJD', name: 'a' }] });
+    w.start();
+    await w.advance(15_000);
+    expect(w.sends.map((s) => [s.request.media, s.request.roomTitle])).toEqual([
+      [{ imagesBase64: ['QUJD'] }, undefined],
+    ]);
+    const [log] = await w.logs();
+    expect(log).toMatchObject({ status: 'partial', error_message: 'text: no-room-title' });
+  });
+
   it('a send that fails on the outbound path is logged failed with its reason, not as sent', async () => {
     const w = await world();
     w.answer = async (r) => ({
