@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { InspectionEvent } from 'xstate';
 import { gatherStatus } from './daemon-status.js';
+import { dashboardSchedules } from './dashboard-schedules.js';
 import { Gateway } from './gateway/gateway.js';
 import { gatewayReadiness } from './gateway/readiness.js';
 import { startScheduler } from './gateway/scheduler-wiring.js';
@@ -238,6 +239,7 @@ export async function startDaemon(
       loggers,
       settings: config.dashboard,
       token: token.token,
+      schedules: dashboardSchedules(store, () => Date.now()),
       // the dashboard's send form goes through the outbound path like POST /messages
       send: async (r) => {
         const input: SendInput = { botName: r.bot, channelId: r.channelId, text: r.text };

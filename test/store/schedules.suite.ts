@@ -183,6 +183,21 @@ export function describeScheduleStore(name: string, open: OpenHarness): void {
       expect((await s.listSchedules()).map((r) => r.id)).toEqual([b]);
     });
 
+    it('tells the newest log row of every schedule (last outcome)', async () => {
+      const s = h.store.schedules;
+      const a = await s.addSchedule(newSchedule());
+      const b = await s.addSchedule(newSchedule({ botName: 'b2' }));
+      await s.addSchedule(newSchedule({ botName: 'b3' }));
+      await s.insertScheduleLog(logEntry(a, { status: 'failed', errorMessage: 'text: expired' }));
+      await s.insertScheduleLog(logEntry(a, { status: 'success', completedAt: '2026-01-16 12:00:03' }));
+      await s.insertScheduleLog(logEntry(b, { status: 'partial', errorMessage: 'images_2: bad-media' }));
+      const last = await s.lastOutcomes();
+      expect([...last.entries()].sort(([x], [y]) => x - y)).toEqual([
+        [a, { status: 'success', at: '2026-01-16 12:00:03', error: null }],
+        [b, { status: 'partial', at: '2026-01-15 12:00:03', error: 'images_2: bad-media' }],
+      ]);
+    });
+
     it('process rows: created with their server, status lifecycle and heartbeat (PROTOCOL §7.13)', async () => {
       const p = h.store.processes;
       expect(await p.getProcess('gw-01')).toBeUndefined();

@@ -1,5 +1,5 @@
 import type { DueQuery, ScheduleLogEntry, ScheduleRow } from '../../actors/scheduler-ports.js';
-import type { NewSchedule, ProcessRow, ScheduleListFilter } from './schedule-types.js';
+import type { LastOutcome, NewSchedule, ProcessRow, ScheduleListFilter } from './schedule-types.js';
 
 /**
  * SQL and row mapping shared by both dialects for kb_schedule, kb_schedule_logs and
@@ -257,3 +257,18 @@ export function statusSql(
 
 export const HEARTBEAT_SQL =
   'UPDATE kb_server_processes SET cpu_usage = ?, memory_usage = ?, last_heartbeat = ?, updated_at = ? WHERE process_name = ?';
+
+/** The newest kb_schedule_logs row of every schedule (the dashboard's "last outcome"). */
+export const LAST_OUTCOMES_SQL = `SELECT l.schedule_id, l.status, l.completed_at, l.error_message FROM kb_schedule_logs l
+  JOIN (SELECT schedule_id, MAX(id) AS id FROM kb_schedule_logs GROUP BY schedule_id) m ON m.id = l.id`;
+
+export function toLastOutcome(r: Raw): [number, LastOutcome] {
+  return [
+    Number(r.schedule_id),
+    {
+      status: String(r.status),
+      at: r.completed_at === null || r.completed_at === undefined ? null : String(r.completed_at),
+      error: r.error_message === null || r.error_message === undefined ? null : String(r.error_message),
+    },
+  ];
+}

@@ -44,6 +44,15 @@ export interface ScheduleStore extends SchedulerStorePort {
   setScheduleStatus(id: number, status: 'active' | 'inactive', now: string): Promise<boolean>;
   /** deletes the row and its log rows; false when there is no such row */
   deleteSchedule(id: number): Promise<boolean>;
+  /** the newest log row of each schedule that has one */
+  lastOutcomes(): Promise<Map<number, LastOutcome>>;
+}
+
+/** A schedule's newest kb_schedule_logs row, as the dashboard shows it. */
+export interface LastOutcome {
+  status: string;
+  at: string | null;
+  error: string | null;
 }
 
 export const PROCESS_STATUSES = ['stopped', 'starting', 'running', 'stopping', 'error', 'crashed'] as const;

@@ -8,8 +8,10 @@ import {
   claimParams,
   dueSql,
   INSERT_LOG_SQL,
+  LAST_OUTCOMES_SQL,
   listSql,
   logParams,
+  toLastOutcome,
   toScheduleRow,
 } from './schedule-sql.js';
 import type { NewSchedule, ScheduleListFilter, ScheduleStore } from './schedule-types.js';
@@ -47,6 +49,9 @@ export function mysqlSchedules(pool: Pool): ScheduleStore {
         (await run('UPDATE kb_schedule SET status = ?, updated_at = ? WHERE id = ?', [status, now, id]))
           .affectedRows === 1
       );
+    },
+    async lastOutcomes() {
+      return new Map((await rows(LAST_OUTCOMES_SQL, [])).map((r) => toLastOutcome(r)));
     },
     async deleteSchedule(id: number): Promise<boolean> {
       // the foreign key cascades in a table we created; an operator's table may lack it

@@ -8,8 +8,10 @@ import {
   claimParams,
   dueSql,
   INSERT_LOG_SQL,
+  LAST_OUTCOMES_SQL,
   listSql,
   logParams,
+  toLastOutcome,
   toScheduleRow,
 } from './schedule-sql.js';
 import type { NewSchedule, ScheduleListFilter, ScheduleStore } from './schedule-types.js';
@@ -45,6 +47,9 @@ export function sqliteSchedules(db: Database.Database): ScheduleStore {
     },
     async setScheduleStatus(id, status, now): Promise<boolean> {
       return run('UPDATE kb_schedule SET status = ?, updated_at = ? WHERE id = ?', [status, now, id]).changes === 1;
+    },
+    async lastOutcomes() {
+      return new Map(all(LAST_OUTCOMES_SQL, []).map(toLastOutcome));
     },
     async deleteSchedule(id: number): Promise<boolean> {
       // foreign keys are off in our SQLite files: the cascade of §8.7 is done here
