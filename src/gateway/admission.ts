@@ -3,9 +3,25 @@ import { createActor, type InspectionEvent } from 'xstate';
 import type { Clock } from '../actors/clock.js';
 import { type ConnectionActor, connectionMachine } from '../actors/connection.js';
 import type { ConnectionPorts, ConnectionSettings } from '../actors/connection-ports.js';
+import type { Config } from '../infra/config/schema.js';
 import type { Logger } from '../infra/logger.js';
 import type { Metrics } from '../infra/metrics.js';
 import { type SocketHandle, socketActor } from '../infra/tcp/socket-actor.js';
+
+/** What every connection actor is configured with (timers, limits, HMAC window). */
+export function connectionSettingsOf(config: Config): ConnectionSettings {
+  return {
+    handshakeMs: config.timers.handshakeMs,
+    pingIntervalMs: config.timers.pingIntervalMs,
+    pingJitterMs: config.timers.pingJitterMs,
+    idleMs: config.timers.idleMs,
+    maxLineBytes: config.limits.maxLineBytes,
+    maxTextChars: config.limits.maxTextChars,
+    maxPendingLines: config.limits.maxPendingLines,
+    hmacWindowMs: config.hmac.windowMs,
+    serverVersion: config.serverVersion,
+  };
+}
 
 export interface AdmissionDeps {
   clock: Clock;

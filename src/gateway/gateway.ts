@@ -1,32 +1,26 @@
 import type net from 'node:net';
-import { type Actor, createActor, type InspectionEvent } from 'xstate';
+import type { Actor } from 'xstate';
 import { connectionKey } from '../actors/connection.js';
-import type { ConnectionPorts, ConnectionSettings } from '../actors/connection-ports.js';
-import { type DispatcherEvent, dispatcherMachine, stopGates } from '../actors/dispatcher.js';
-import type { Inbox } from '../actors/inbox.js';
-import { fromJobRunner } from '../actors/job-runner.js';
-import type { OutboundLink } from '../actors/outbound.js';
+import { type DispatcherEvent, type dispatcherMachine, stopGates } from '../actors/dispatcher.js';
 import type { SendOutcome, SendPort } from '../actors/send.js';
 import type { BotModule, ConnectionInfo, GatewayServices } from '../handlers/api.js';
 import type { Router } from '../handlers/router.js';
 import { routerFor } from '../handlers/setup.js';
 import { type Clock, systemClock } from '../infra/clock.js';
-import type { Config } from '../infra/config/schema.js';
-import type { Loggers } from '../infra/logger.js';
 import { createMetrics, type Metrics } from '../infra/metrics.js';
-import type { Store } from '../infra/store/types.js';
 import { ProcessSampler } from '../infra/telemetry/process-stats.js';
 import { TelemetryWriter } from '../infra/telemetry/writer.js';
-import type { HmacKeys, OutgoingReply } from '../protocol/index.js';
-import { Admission } from './admission.js';
+import { Admission, connectionSettingsOf } from './admission.js';
 import { DedupWindow } from './dedup.js';
 import { DeviceDirectory } from './devices.js';
 import { DispatchOutbox } from './dispatch-outbox.js';
-import { dispatcherInputOf } from './dispatcher-input.js';
+import { createDispatcher, dispatcherInputOf } from './dispatcher-wiring.js';
 import { DurableMailbox } from './durable.js';
+import type { GatewayOptions } from './gateway-options.js';
 import { Intake } from './intake.js';
 import { actorsView, connectionInfos, countConnections } from './introspection.js';
 import { JobRunning } from './job-running.js';
+import { ConnectionLinks } from './links.js';
 import { PhoneListeners, type TlsPem } from './listeners.js';
 import { listeningFields } from './listening.js';
 import { LiveRegistry } from './live-info.js';
@@ -38,34 +32,12 @@ import { ReplayHold } from './replay-hold.js';
 import { RoomSaturationWatch } from './room-saturation.js';
 import { RoomDirectory } from './rooms.js';
 import { Sender, type SendInput } from './sender.js';
+import { drainForShutdown } from './shutdown.js';
 import { StandingRefresh } from './standing-refresh.js';
 import { traceIdFactory } from './trace-id.js';
 
+export type { GatewayOptions };
 export { dispatcherInputOf };
-
-export interface GatewayOptions {
-  config: Config;
-  store: Store;
-  loggers: Loggers;
-  keys: HmacKeys;
-  metrics?: Metrics;
-  clock?: Clock;
-  random?: () => number;
-  /** operator bot modules, after the built-ins */
-  bots?: BotModule[];
-  /** an XState inspect observer for every actor the gateway creates */
-  inspect?: (event: InspectionEvent) => void;
-  /** process name written into telemetry rows */
-  processName?: string;
-  /** PEM key and certificate: the listener speaks TLS (clients that can; v3.2.2 phones cannot) */
-  tls?: { key: Buffer; cert: Buffer };
-  /** `msgbot-gateway` with the store options the daemon runs with, for the commands it logs */
-  cliPrefix?: string;
-  /** told of every reply written to a phone (the dashboard's room page shows the bot's replies) */
-  onDelivered?: (reply: OutgoingReply, key: string) => void;
-  /** the durable mailbox (DESIGN.md §2); without it accepted messages live in memory only */
-  inbox?: Inbox;
-}
 
 /**
  * The gateway (DESIGN.md §2 root): wiring and lifecycle only. It builds the listener, the
@@ -88,9 +60,6 @@ export class Gateway {
   readonly paths: OutboundPaths;
   /** replies, and the SendPort of scheduled and API sends (checks, outcomes, chat log) */
   readonly sender: Sender;
-  /** one outbound link per registry entry (the outbound paths ask on every send) */
-  private readonly links = new WeakMap<object, OutboundLink>();
-  private readonly dedup: DedupWindow;
   private readonly durable: DurableMailbox<DispatcherEvent> | undefined;
   private readonly replayHold: ReplayHold;
   private readonly listeners: PhoneListeners;
@@ -119,7 +88,7 @@ export class Gateway {
       ttlMs: 2 * config.timers.standingRefreshMs,
     });
     const saturation = new RoomSaturationWatch(log.dispatch);
-    this.dedup = new DedupWindow(p.dedupWindowMs);
+    const dedup = new DedupWindow(p.dedupWindowMs);
     this.telemetry = new TelemetryWriter({
       store,
       clock,
@@ -151,11 +120,12 @@ export class Gateway {
       reloadStanding: () => this.reloadStanding(),
     };
     this.router = routerFor(opts.bots ?? [], config, loggers.root);
+    const links = new ConnectionLinks(this.registry, opts.onDelivered);
     this.paths = new OutboundPaths({
       clock,
       idleMs: config.outbound.idleMs,
       minGapMs: config.outbound.minGapMs,
-      link: (key) => this.linkOf(key),
+      link: (key) => links.of(key),
       log: log.message,
       inspect: opts.inspect,
     });
@@ -192,25 +162,14 @@ export class Gateway {
     (metrics.outboundQueued as { collect?: () => void }).collect = () =>
       metrics.outboundQueued.set(this.paths.queued());
 
-    this.dispatcher = createActor(
-      dispatcherMachine.provide({
-        actors: {
-          // the signal aborts when the worker gives up (deadline, crash, stop)
-          runJob: fromJobRunner(({ input, signal }) => this.jobs.runJob(input.job, signal)),
-        },
-        actions: {
-          reportOutcome: (_, params) => this.jobs.onOutcome(params.job, params.outcome, params.waitedMs, params.ranMs),
-          reportRestart: (_, params) => {
-            metrics.workerRestarts.inc();
-            log.dispatch.error({ workerId: params.workerId, err: params.error }, 'worker crashed; restarted');
-          },
-          reportUnhealthy: () => log.dispatch.fatal('worker restart limit exceeded; gateway unhealthy'),
-        },
-      }),
-      { input: { ...dispatcherInputOf(p), now: () => clock.now() }, clock, inspect: opts.inspect },
-    );
-    this.dispatcher.subscribe({
-      error: (err) => log.dispatch.fatal({ err }, 'dispatcher failed'),
+    this.dispatcher = createDispatcher({
+      processing: p,
+      clock,
+      metrics,
+      log: log.dispatch,
+      inspect: opts.inspect,
+      runJob: (job, signal) => this.jobs.runJob(job, signal),
+      onOutcome: (job, outcome, waitedMs, ranMs) => this.jobs.onOutcome(job, outcome, waitedMs, ranMs),
     });
     this.outbox = new DispatchOutbox({
       dispatcher: this.dispatcher,
@@ -225,7 +184,7 @@ export class Gateway {
       dispatchLog: log.dispatch,
       messageLog: log.message,
       durable: this.durable,
-      dedup: this.dedup,
+      dedup: dedup,
       hold: this.replayHold,
       mode: p.mode,
       runDirect,
@@ -236,7 +195,7 @@ export class Gateway {
       metrics,
       log: log.message,
       mode: p.mode,
-      dedup: this.dedup,
+      dedup: dedup,
       pairs: new DedupWindow(p.pairWindowMs),
       durable: this.durable,
       outbox: this.outbox,
@@ -250,7 +209,7 @@ export class Gateway {
       served: (message) => this.sender.served(message),
       runDirect,
     });
-    const ports: ConnectionPorts = connectionPorts({
+    const ports = connectionPorts({
       clock,
       keys: opts.keys,
       random: opts.random ?? Math.random,
@@ -269,23 +228,12 @@ export class Gateway {
       processName: opts.processName ?? 'msgbot-gateway',
       cliPrefix: opts.cliPrefix ?? 'msgbot-gateway',
     });
-    const settings: ConnectionSettings = {
-      handshakeMs: config.timers.handshakeMs,
-      pingIntervalMs: config.timers.pingIntervalMs,
-      pingJitterMs: config.timers.pingJitterMs,
-      idleMs: config.timers.idleMs,
-      maxLineBytes: config.limits.maxLineBytes,
-      maxTextChars: config.limits.maxTextChars,
-      maxPendingLines: config.limits.maxPendingLines,
-      hmacWindowMs: config.hmac.windowMs,
-      serverVersion: config.serverVersion,
-    };
     this.admission = new Admission({
       clock,
       metrics,
       log: log.client,
       ports,
-      settings,
+      settings: connectionSettingsOf(config),
       maxHandshaking: config.limits.maxHandshaking,
       maxOutboundBytes: config.limits.maxOutboundBytes,
       inspect: opts.inspect,
@@ -301,14 +249,9 @@ export class Gateway {
       rooms: this.rooms,
       poke: (key) => this.paths.poke(key),
       everyMs: config.timers.standingRefreshMs,
-      // rooms whose every slot is held by a hung handler (room-saturation.ts), on the refresh tick
-      onTick: () =>
-        saturation.check({
-          now: clock.now(),
-          perRoom: p.perRoom,
-          stuckAfterMs: p.stuckAfterMs,
-          workers: this.dispatcher.getSnapshot().context.workers.values(),
-        }),
+      saturation,
+      processing: p,
+      workers: () => this.dispatcher.getSnapshot().context.workers.values(),
       stopping,
     });
     this.listeners = new PhoneListeners({
@@ -352,32 +295,6 @@ export class Gateway {
   /** A message to a room, for code outside a handler; resolves with the outcome (never rejects). */
   send(input: SendInput): Promise<SendOutcome> {
     return this.sender.sendInput(input);
-  }
-
-  /** The connection holding `key`, for its outbound path; undefined while the phone is away. */
-  private linkOf(key: string): OutboundLink | undefined {
-    const entry = this.registry.get(key);
-    if (entry === undefined) return undefined;
-    let link = this.links.get(entry);
-    if (link === undefined) {
-      const ref = entry.ref;
-      const registry = this.registry;
-      const onDelivered = this.opts.onDelivered;
-      link = {
-        get standing() {
-          return entry.info.standing;
-        },
-        deliver: (reply, event) => {
-          if (registry.get(key)?.ref !== ref) return false;
-          entry.info.repliesOut++;
-          ref.send({ type: 'DELIVER', reply, event });
-          onDelivered?.(reply, key);
-          return true;
-        },
-      };
-      this.links.set(entry, link);
-    }
-    return link;
   }
 
   /** Starts workers, telemetry and the listener (PROTOCOL §1.1). */
@@ -434,27 +351,15 @@ export class Gateway {
     await this.durable?.drain(); // stored, then handed on
     this.outbox.flush(); // what was accepted is the dispatcher's before it closes
     this.dispatcher.send({ type: 'SHUTDOWN' });
-    const until = Date.now() + deadlineMs;
-    // what handlers still send to connected phones may go out within the deadline too
-    while (
-      Date.now() < until &&
-      (this.dispatcher.getSnapshot().context.running > 0 || this.jobs.directRunning > 0 || this.paths.deliverable())
-    ) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const ctx = this.dispatcher.getSnapshot().context;
-    const unfinished = ctx.running + ctx.waiting + this.jobs.directRunning;
-    if (unfinished > 0) {
-      this.opts.loggers.cat.dispatch.warn({ running: ctx.running, waiting: ctx.waiting }, 'shutdown deadline reached');
-      // DESIGN.md §4 "nothing accepted is lost silently": each abandoned message by its trace id.
-      const log = this.opts.loggers.cat.message;
-      for (const slot of ctx.workers.values()) {
-        if (slot.job !== null) log.warn({ traceId: slot.job.id, stage: 'running' }, 'message abandoned at shutdown');
-      }
-      for (const queue of ctx.queues.values()) {
-        for (const job of queue.jobs) log.warn({ traceId: job.id, stage: 'waiting' }, 'message abandoned at shutdown');
-      }
-    }
+    const unfinished = await drainForShutdown(
+      {
+        dispatcher: this.dispatcher,
+        directRunning: () => this.jobs.directRunning,
+        deliverable: () => this.paths.deliverable(),
+        loggers: this.opts.loggers,
+      },
+      deadlineMs,
+    );
     this.paths.shutdown(); // every send still queued fails `shutdown`, with its chat-log-free outcome
     for (const actor of [...this.admission.all]) actor.send({ type: 'KICK', reason: 'shutdown' });
     this.dispatcher.stop();

@@ -1,9 +1,12 @@
 import type { Clock } from '../actors/clock.js';
 import { standingOf } from '../actors/connection-ports.js';
+import type { WorkerSlot } from '../actors/dispatcher.js';
+import type { Config } from '../infra/config/schema.js';
 import type { Logger } from '../infra/logger.js';
 import type { Metrics } from '../infra/metrics.js';
 import type { DeviceDirectory } from './devices.js';
 import type { LiveRegistry } from './live-info.js';
+import type { RoomSaturationWatch } from './room-saturation.js';
 import type { RoomDirectory } from './rooms.js';
 
 export interface StandingRefreshDeps {
@@ -20,8 +23,10 @@ export interface StandingRefreshDeps {
   poke(key: string): void;
   /** timers.standingRefreshMs */
   everyMs: number;
-  /** run on each refresh tick before the re-read (the room saturation check) */
-  onTick(): void;
+  /** rooms whose every slot is held by a hung handler, checked on each refresh tick */
+  saturation: Pick<RoomSaturationWatch, 'check'>;
+  processing: Pick<Config['processing'], 'perRoom' | 'stuckAfterMs'>;
+  workers(): Iterable<WorkerSlot>;
   stopping(): boolean;
 }
 
@@ -38,7 +43,12 @@ export class StandingRefresh {
   schedule(): void {
     const d = this.deps;
     this.timer = d.clock.setTimeout(() => {
-      d.onTick();
+      d.saturation.check({
+        now: d.clock.now(),
+        perRoom: d.processing.perRoom,
+        stuckAfterMs: d.processing.stuckAfterMs,
+        workers: d.workers(),
+      });
       void this.reload()
         .catch(() => {})
         .finally(() => {
