@@ -1,29 +1,26 @@
 import type { AnyActorRef } from 'xstate';
 import type { DispatcherEvent } from '../actors/dispatcher.js';
-import { sendInBatches } from '../actors/dispatcher.js';
+import { enqueuesTaken, type MailboxCounters, mailboxFull, sendInBatches } from '../actors/dispatcher.js';
 import type { Job } from '../actors/job.js';
 import type { DurableMailbox } from './durable.js';
 
 /** The dispatcher as the outbox sees it: it takes events and tells its counters. */
 export interface DispatcherPort {
   send(event: DispatcherEvent): void;
-  getSnapshot(): {
-    context: { waiting: number; running: number; processed: number; failed: number; refused: number };
-  };
+  getSnapshot(): { context: MailboxCounters };
 }
 
 export interface DispatchOutboxDeps {
   dispatcher: DispatcherPort;
   /** the durable mailbox (DESIGN.md §2): events wait there until what they carry is stored */
   durable: DurableMailbox<DispatcherEvent> | undefined;
-  /** processing.mailboxSize */
-  mailboxSize: number;
   /** told the mailbox depth after every flush */
   depth(waiting: number): void;
 }
 
 /**
- * The way from connection actions to the dispatcher, and the gateway's "mailbox full" answer.
+ * The way from connection actions to the dispatcher, and the gateway's "mailbox full" answer
+ * (the dispatcher's own rule, `mailboxFull`, with what is still on its way counted).
  *
  * Events from a connection's action reach the dispatcher once that action is done, not inside
  * it: an actor sent to synchronously from another actor's action would run its whole step
@@ -80,7 +77,6 @@ export class DispatchOutbox {
    */
   full(): boolean {
     const ctx = this.deps.dispatcher.getSnapshot().context;
-    const taken = ctx.waiting + ctx.running + ctx.processed + ctx.failed + ctx.refused;
-    return ctx.waiting + (this.enqueued - taken) >= this.deps.mailboxSize;
+    return mailboxFull(ctx, this.enqueued - enqueuesTaken(ctx));
   }
 }

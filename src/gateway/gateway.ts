@@ -174,7 +174,6 @@ export class Gateway {
     this.outbox = new DispatchOutbox({
       dispatcher: this.dispatcher,
       durable: this.durable,
-      mailboxSize: p.mailboxSize,
       depth: (waiting) => metrics.mailboxDepth.set(waiting),
     });
     const runDirect = (message: Parameters<JobRunning['runDirect']>[0]) => this.jobs.runDirect(message);
