@@ -1,4 +1,4 @@
-import type { Actor } from 'xstate';
+import { type Actor, waitFor } from 'xstate';
 import type { dispatcherMachine } from '../actors/dispatcher.js';
 import type { Loggers } from '../infra/logger.js';
 
@@ -18,11 +18,17 @@ export interface DrainSources {
  */
 export async function drainForShutdown(s: DrainSources, deadlineMs: number): Promise<number> {
   const until = Date.now() + deadlineMs;
-  // what handlers still send to connected phones may go out within the deadline too
-  while (
-    Date.now() < until &&
-    (s.dispatcher.getSnapshot().context.running > 0 || s.directRunning() > 0 || s.deliverable())
-  ) {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, deadlineMs);
+  });
+  // DESIGN.md §4: the dispatcher reaches `closed` once everything it accepted has run. The
+  // deadline timer also keeps the process alive while nothing else would (a handler that hangs).
+  const closed = waitFor(s.dispatcher, (snap) => snap.matches('closed'), { timeout: Number.POSITIVE_INFINITY });
+  await Promise.race([closed.then(noop, noop), deadline]);
+  clearTimeout(timer);
+  // direct-mode handlers, and replies still going out to connected phones, are not one actor's state
+  while (Date.now() < until && (s.directRunning() > 0 || s.deliverable())) {
     await new Promise((r) => setTimeout(r, 20));
   }
   const ctx = s.dispatcher.getSnapshot().context;
@@ -40,3 +46,5 @@ export async function drainForShutdown(s: DrainSources, deadlineMs: number): Pro
   }
   return unfinished;
 }
+
+function noop(): void {}
