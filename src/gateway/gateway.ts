@@ -18,7 +18,7 @@ import { createDispatcher, dispatcherInputOf } from './dispatcher-wiring.js';
 import { DurableMailbox } from './durable.js';
 import type { GatewayOptions } from './gateway-options.js';
 import { Intake } from './intake.js';
-import { actorsView, connectionInfos, countConnections } from './introspection.js';
+import { actorsView, collectOnScrape, connectionInfos } from './introspection.js';
 import { JobRunning } from './job-running.js';
 import { ConnectionLinks } from './links.js';
 import { PhoneListeners, type TlsPem } from './listeners.js';
@@ -28,7 +28,6 @@ import { OutboundPaths } from './outbound-paths.js';
 import { PendingRoomNotices } from './pending-rooms.js';
 import { connectionPorts } from './ports.js';
 import { DurableReplay } from './replay.js';
-import { ReplayHold } from './replay-hold.js';
 import { RoomSaturationWatch } from './room-saturation.js';
 import { RoomDirectory } from './rooms.js';
 import { Sender, type SendInput } from './sender.js';
@@ -40,13 +39,10 @@ export type { GatewayOptions };
 export { dispatcherInputOf };
 
 /**
- * The gateway (DESIGN.md §2 root): wiring and lifecycle only. It builds the listener, the
- * connection registry, the dispatcher with its workers and gates, the store-backed directories
- * and the telemetry writer, and hands each stage of a message its dependencies: admission.ts
- * (socket → connection actor), ports.ts (what a connection is given), intake.ts (dedup, limited
- * mode, durable append, mailbox), dispatch-outbox.ts (the way to the dispatcher), job-running.ts
- * (rooms → handlers → replies → outcome), sender.ts / outbound-paths.ts (replies), replay.ts,
- * standing-refresh.ts and introspection.ts. The actors themselves never import infra.
+ * The gateway (DESIGN.md §2 root): wiring and lifecycle only. It builds the listener, registry,
+ * dispatcher, store-backed directories and telemetry writer, and hands each stage of a message
+ * (README "Layout": admission, ports, intake, dispatch-outbox, job-running, sender, replay, …) its
+ * dependencies. The actors themselves never import infra.
  */
 export class Gateway {
   readonly metrics: Metrics;
@@ -61,7 +57,6 @@ export class Gateway {
   /** replies, and the SendPort of scheduled and API sends (checks, outcomes, chat log) */
   readonly sender: Sender;
   private readonly durable: DurableMailbox<DispatcherEvent> | undefined;
-  private readonly replayHold: ReplayHold;
   private readonly listeners: PhoneListeners;
   private readonly sampler: ProcessSampler;
   private readonly admission: Admission;
@@ -87,7 +82,6 @@ export class Gateway {
       // refreshed in bulk every standingRefreshMs; the ttl only catches rows that vanished
       ttlMs: 2 * config.timers.standingRefreshMs,
     });
-    const saturation = new RoomSaturationWatch(log.dispatch);
     const dedup = new DedupWindow(p.dedupWindowMs);
     this.telemetry = new TelemetryWriter({
       store,
@@ -99,9 +93,6 @@ export class Gateway {
       flushMs: config.telemetry.flushMs,
     });
     this.sampler = new ProcessSampler({ clock });
-    this.replayHold = new ReplayHold(clock, p.replayWindowMs, (messages) => {
-      for (const m of messages) this.durable?.expire(m);
-    });
     this.durable =
       opts.inbox === undefined
         ? undefined
@@ -155,12 +146,11 @@ export class Gateway {
       replyGapMs: config.outbound.minGapMs,
       maxTextChars: config.limits.maxTextChars,
     });
-    // "connections by state and standing" (README Metrics): counted from the live actors when scraped
-    // (prom-client runs a metric's `collect` before reading it), so no hot path keeps it current.
-    (metrics.connections as { collect?: () => void }).collect = () =>
-      countConnections(this.admission.all, metrics.connections);
-    (metrics.outboundQueued as { collect?: () => void }).collect = () =>
-      metrics.outboundQueued.set(this.paths.queued());
+    collectOnScrape(
+      metrics,
+      () => this.admission.all,
+      () => this.paths.queued(),
+    );
 
     this.dispatcher = createDispatcher({
       processing: p,
@@ -183,8 +173,8 @@ export class Gateway {
       dispatchLog: log.dispatch,
       messageLog: log.message,
       durable: this.durable,
-      dedup: dedup,
-      hold: this.replayHold,
+      dedup,
+      replayWindowMs: p.replayWindowMs,
       mode: p.mode,
       runDirect,
       enqueue: (job) => this.outbox.enqueue(job),
@@ -194,44 +184,40 @@ export class Gateway {
       metrics,
       log: log.message,
       mode: p.mode,
-      dedup: dedup,
+      dedup,
       pairs: new DedupWindow(p.pairWindowMs),
       durable: this.durable,
       outbox: this.outbox,
       stopping,
       chatLog: (row) => this.telemetry.chat(row),
-      countIn: (message) => {
-        const live = this.registry.get(connectionKey(message.botName, message.deviceId));
-        if (live !== undefined) live.info.messagesIn++;
-      },
+      registry: this.registry,
       registerRoom: (message) => void this.rooms.status(message),
       served: (message) => this.sender.served(message),
       runDirect,
-    });
-    const ports = connectionPorts({
-      clock,
-      keys: opts.keys,
-      random: opts.random ?? Math.random,
-      newTraceId: traceIdFactory(),
-      metrics,
-      loggers,
-      registry: this.registry,
-      devices: this.devices,
-      maxConnections: config.limits.maxConnections,
-      handshakeOver: (actor) => this.admission.handshakeOver(actor),
-      poke: (key) => this.paths.poke(key),
-      chat: (message, standing, self) => intake.chat(message, standing, self),
-      handshaken: (key, standing) => this.replays.handOn(key, standing),
-      pingRow: (row) => this.telemetry.ping(row),
-      serverStats: () => this.sampler.stats(),
-      processName: opts.processName ?? 'msgbot-gateway',
-      cliPrefix: opts.cliPrefix ?? 'msgbot-gateway',
     });
     this.admission = new Admission({
       clock,
       metrics,
       log: log.client,
-      ports,
+      ports: connectionPorts({
+        clock,
+        keys: opts.keys,
+        random: opts.random ?? Math.random,
+        newTraceId: traceIdFactory(),
+        metrics,
+        loggers,
+        registry: this.registry,
+        devices: this.devices,
+        maxConnections: config.limits.maxConnections,
+        handshakeOver: (actor) => this.admission.handshakeOver(actor),
+        poke: (key) => this.paths.poke(key),
+        chat: (message, standing, self) => intake.chat(message, standing, self),
+        handshaken: (key, standing) => this.replays.handOn(key, standing),
+        pingRow: (row) => this.telemetry.ping(row),
+        serverStats: () => this.sampler.stats(),
+        processName: opts.processName ?? 'msgbot-gateway',
+        cliPrefix: opts.cliPrefix ?? 'msgbot-gateway',
+      }),
       settings: connectionSettingsOf(config),
       maxHandshaking: config.limits.maxHandshaking,
       maxOutboundBytes: config.limits.maxOutboundBytes,
@@ -248,7 +234,7 @@ export class Gateway {
       rooms: this.rooms,
       poke: (key) => this.paths.poke(key),
       everyMs: config.timers.standingRefreshMs,
-      saturation,
+      saturation: new RoomSaturationWatch(log.dispatch),
       processing: p,
       workers: () => this.dispatcher.getSnapshot().context.workers.values(),
       stopping,
@@ -364,7 +350,7 @@ export class Gateway {
     this.dispatcher.stop();
     stopGates(this.dispatcher.getSnapshot().context);
     this.sampler.stop();
-    this.replayHold.stop();
+    this.replays.stop();
     await this.durable?.stop();
     await this.telemetry.close(5_000);
     await closed;

@@ -1,5 +1,6 @@
 import type { AnyActorRef } from 'xstate';
 import type { Clock } from '../actors/clock.js';
+import { connectionKey } from '../actors/connection.js';
 import type { ChatVerdict, Standing } from '../actors/connection-ports.js';
 import type { DispatcherEvent } from '../actors/dispatcher.js';
 import { type ChatMessage, type Job, roomKeyOf } from '../actors/job.js';
@@ -9,6 +10,7 @@ import type { ChatLogRow } from '../infra/store/types.js';
 import { chatLogRow } from '../infra/telemetry/rows.js';
 import type { DedupWindow } from './dedup.js';
 import type { DurableMailbox } from './durable.js';
+import type { LiveRegistry } from './live-info.js';
 
 /** The (bot, device, channelId, logId) de-duplication key (PROTOCOL §4.1 [REC]). */
 export function dedupKeyOf(k: {
@@ -53,8 +55,8 @@ export interface IntakeDeps {
   };
   stopping(): boolean;
   chatLog(row: ChatLogRow): void;
-  /** counts the message on its live connection (`messagesIn`) */
-  countIn(message: ChatMessage): void;
+  /** the live connections (each counts its `messagesIn`) */
+  registry: LiveRegistry;
   /** registers the room of a limited-mode message (its status is not waited for) */
   registerRoom(message: ChatMessage): void;
   /** the sender learns the message's room (replies and sends go to it) */
@@ -90,7 +92,8 @@ export class Intake {
       return 'ignored';
     }
     d.chatLog(chatLogRow(message, d.clock.now()));
-    d.countIn(message);
+    const live = d.registry.get(connectionKey(message.botName, message.deviceId));
+    if (live !== undefined) live.info.messagesIn++;
     const log = d.log;
     if (standing !== 'full') {
       // PROTOCOL §7.3 limited mode: logged, room registered, never answered.

@@ -79,3 +79,17 @@ export function countConnections(all: Iterable<ConnectionActor>, gauge: Metrics[
     gauge.inc({ state, standing: state === 'active' ? snap.context.standing : 'unknown' });
   }
 }
+
+/**
+ * Gauges counted when scraped (prom-client runs a metric's `collect` before reading it), so no
+ * hot path keeps them current: "connections by state and standing" (README Metrics) from the
+ * live connection actors, and the sends queued on the outbound paths.
+ */
+export function collectOnScrape(
+  metrics: Pick<Metrics, 'connections' | 'outboundQueued'>,
+  all: () => Iterable<ConnectionActor>,
+  queued: () => number,
+): void {
+  (metrics.connections as { collect?: () => void }).collect = () => countConnections(all(), metrics.connections);
+  (metrics.outboundQueued as { collect?: () => void }).collect = () => metrics.outboundQueued.set(queued());
+}

@@ -8,7 +8,7 @@ import type { Metrics } from '../infra/metrics.js';
 import type { DedupWindow } from './dedup.js';
 import type { DurableMailbox } from './durable.js';
 import { dedupKeyOf, jobOf } from './intake.js';
-import type { ReplayHold } from './replay-hold.js';
+import { ReplayHold } from './replay-hold.js';
 
 export interface DurableReplayDeps {
   clock: Clock;
@@ -19,7 +19,8 @@ export interface DurableReplayDeps {
   messageLog: Logger;
   durable: DurableMailbox<DispatcherEvent> | undefined;
   dedup: DedupWindow;
-  hold: ReplayHold;
+  /** processing.replayWindowMs: replayed messages wait this long for their phone */
+  replayWindowMs: number;
   /** processing.mode */
   mode: 'queued' | 'direct';
   runDirect(message: ChatMessage): void;
@@ -31,7 +32,18 @@ export interface DurableReplayDeps {
  * re-queued in their original order with their original trace ids, once their phone is back.
  */
 export class DurableReplay {
-  constructor(private readonly deps: DurableReplayDeps) {}
+  private readonly hold: ReplayHold;
+
+  constructor(private readonly deps: DurableReplayDeps) {
+    this.hold = new ReplayHold(deps.clock, deps.replayWindowMs, (messages) => {
+      for (const m of messages) deps.durable?.expire(m);
+    });
+  }
+
+  /** Replayed messages still waiting for their phones expire no more (shutdown). */
+  stop(): void {
+    this.hold.stop();
+  }
 
   /**
    * The record is read; the de-duplication window is seeded from it, so a phone that re-sends
@@ -46,7 +58,7 @@ export class DurableReplay {
       if (key !== undefined) d.dedup.add(key, k.receivedAt);
     }
     // handed on when their phone is back (see handOn), so the replies find it
-    d.hold.add(replay, (m) => connectionKey(m.botName, m.deviceId));
+    this.hold.add(replay, (m) => connectionKey(m.botName, m.deviceId));
     d.durable.startPruning();
     d.dispatchLog.info(
       { replayed: replay.length, expired: expired.length, known: keys.length },
@@ -57,7 +69,7 @@ export class DurableReplay {
   /** A device completed its handshake: its replayed messages go first (DESIGN.md §2). */
   handOn(key: string, standing: Standing): void {
     const d = this.deps;
-    const messages = d.hold.take(key);
+    const messages = this.hold.take(key);
     if (messages.length === 0) return;
     if (standing !== 'full') {
       // no longer approved: never answered, like any message of a device in limited mode
