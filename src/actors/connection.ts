@@ -1,25 +1,25 @@
 import { type ActorRefFrom, assign, enqueueActions, fromCallback, fromPromise, sendTo, setup } from 'xstate';
+import { decodeLine, type Handshake, parseHandshake } from '../protocol/index.js';
 import {
-  decodeLine,
-  type Framing,
-  type Handshake,
-  handshakeCompleteLine,
-  messageResponseLine,
-  type OutgoingReply,
-  parseHandshake,
-  pingLine,
-} from '../protocol/index.js';
-import { classifyLine } from './connection-lines.js';
+  closeOfEvent,
+  handleLine,
+  handshakeCompleteOf,
+  handshakeOfLine,
+  pingOf,
+  releaseConnection,
+  replyLineOf,
+  standingFields,
+  submit,
+} from './connection-actions.js';
+import type { CloseReason, ConnectionPorts, DeviceVerdict } from './connection-ports.js';
 import {
-  type ChatVerdict,
-  type CloseReason,
-  type ConnectionPorts,
-  type ConnectionSettings,
-  type DeviceVerdict,
-  type Standing,
-  standingOf,
-} from './connection-ports.js';
-import type { ChatMessage } from './job.js';
+  type ConnectionContext,
+  type ConnectionEvent,
+  type ConnectionInput,
+  connectionKey,
+  type SocketCommand,
+  type SocketInput,
+} from './connection-types.js';
 import { isHoldableBeforeHandshake } from './pre-handshake.js';
 
 /**
@@ -29,110 +29,16 @@ import { isHoldableBeforeHandshake } from './pre-handshake.js';
  * (`after` transitions scoped to states, so leaving a state cancels them).
  */
 
-/** Events the socket child sends to the connection. */
-export type SocketEvent =
-  | { type: 'LINE'; line: Buffer }
-  /** every line of one socket read, in order (DESIGN.md §2: events may carry batches) */
-  | { type: 'LINES'; lines: readonly Buffer[] }
-  | { type: 'OVERFLOW'; limit: number }
-  | { type: 'EOF' }
-  | { type: 'SOCKET_ERROR'; message: string }
-  | { type: 'SLOW_CONSUMER'; bytes: number };
-
-/** Commands the connection sends to its socket child. */
-export type SocketCommand =
-  | { type: 'WRITE'; data: string }
-  | { type: 'PAUSE' }
-  | { type: 'RESUME' }
-  | { type: 'SET_LIMIT'; limit: number }
-  | { type: 'END' };
-
-export type ConnectionEvent =
-  | SocketEvent
-  /** a reply from a worker or handler, routed here by the registry (PROTOCOL §2.7) */
-  | { type: 'DELIVER'; reply: OutgoingReply; event?: 'messageResponse' | 'scheduleMessage' }
-  /** a newer connection took this key (PROTOCOL §2.7), or the gateway closes it */
-  | { type: 'KICK'; reason: CloseReason }
-  /** standing refresh (within timers.standingRefreshMs; PROTOCOL §7.10 reload) */
-  | { type: 'STANDING'; status: string; maxMessageSize: number | null }
-  /** the dispatcher's backpressure (DESIGN.md §2); `jobId` when the dispatcher refused an ENQUEUE */
-  | { type: 'MAILBOX_FULL'; jobId?: string }
-  | { type: 'MAILBOX_READY' }
-  /** the dispatcher refused an ENQUEUE after SHUTDOWN (the gateway is closing): ignored */
-  | { type: 'MAILBOX_CLOSED'; jobId: string };
-
-/**
- * A direct line to the socket, filled in by a socket child that supports it (the real one,
- * src/infra/tcp/socket-actor.ts) while it runs: DELIVER writes the reply with it in its own
- * action instead of sending a WRITE event to the child (DESIGN.md §2, one event less per reply).
- * `null` otherwise (test sockets): WRITE events as before.
- */
-export interface SocketOut {
-  write: ((data: string) => void) | null;
-}
-
-/** What the `socket` child receives (`out` is for a socket child that supports direct writes). */
-export interface SocketInput {
-  socket: unknown;
-  limit: number;
-  out?: SocketOut;
-}
-
-export interface ConnectionInput {
-  peer: string;
-  ports: ConnectionPorts;
-  settings: ConnectionSettings;
-  /** the socket handle handed to the `socket` child; opaque to the machine */
-  socket: unknown;
-}
-
-/** Mutable per-connection flow state, touched only by this actor's own actions. */
-interface Flow {
-  /** lines read before the connection became active (PROTOCOL §2.1 pipelining) */
-  pending: Buffer[];
-  /** accepted-for-processing messages the dispatcher refused; resubmitted in order on MAILBOX_READY */
-  held: ChatMessage[];
-  paused: boolean;
-  /** clock time of the last line read; the inactivity timer checks it when it fires */
-  lastReadAt: number;
-}
-
-export interface ConnectionContext {
-  peer: string;
-  ports: ConnectionPorts;
-  settings: ConnectionSettings;
-  socket: unknown;
-  out: SocketOut;
-  openedAt: number;
-  handshake: Handshake | null;
-  key: string | null;
-  framing: Framing;
-  status: string;
-  standing: Standing;
-  verdict: DeviceVerdict | null;
-  limit: number;
-  issuedPings: number[];
-  flow: Flow;
-  closeReason: CloseReason | null;
-  closeError: string | undefined;
-}
-
-/** The registry key of a handshake identity (PROTOCOL §0.2 connection key). */
-export function connectionKey(botName: string, deviceId: string): string {
-  return `${botName}\u0000${deviceId}`;
-}
-
-const ISSUED_PINGS_KEPT = 4;
-
-function submit(context: ConnectionContext, self: Parameters<ConnectionPorts['chat']>[2]): boolean {
-  const { flow, ports, standing } = context;
-  while (flow.held.length > 0) {
-    const verdict: ChatVerdict = ports.chat(flow.held[0]!, standing, self);
-    if (verdict === 'full') return false;
-    flow.held.shift();
-  }
-  return true;
-}
+export type {
+  ConnectionContext,
+  ConnectionEvent,
+  ConnectionInput,
+  SocketCommand,
+  SocketEvent,
+  SocketInput,
+  SocketOut,
+} from './connection-types.js';
+export { connectionKey };
 
 export const connectionMachine = setup({
   types: {
@@ -178,18 +84,7 @@ export const connectionMachine = setup({
   },
   actions: {
     // PROTOCOL §2.3
-    assignHandshake: assign(({ event }) => {
-      if (event.type !== 'LINE') return {};
-      const decoded = decodeLine(event.line);
-      if (decoded.kind !== 'object') return {};
-      const parsed = parseHandshake(decoded.value);
-      if (!parsed.ok) return {};
-      const h = parsed.handshake;
-      // PROTOCOL §5.7 [WIRE]: reply framing follows the handshake form; the v3.3.0 draft
-      // (bare handshake with protocolVersion) only reads framed replies.
-      const framing: Framing = h.form === 'enveloped' || h.protocolVersion !== undefined ? 'v3.3' : 'v3.2';
-      return { handshake: h, key: connectionKey(h.botName, h.deviceId), framing };
-    }),
+    assignHandshake: assign(({ event }) => (event.type === 'LINE' ? (handshakeOfLine(event.line) ?? {}) : {})),
     keepPending: ({ context, event }) => {
       if (event.type === 'LINE') context.flow.pending.push(event.line);
     },
@@ -198,32 +93,13 @@ export const connectionMachine = setup({
       context.flow.pending.push(event.line);
       context.ports.heldBeforeHandshake?.({ peer: context.peer });
     },
-    assignVerdict: assign(({ context }, verdict: DeviceVerdict) => {
-      const limit =
-        verdict.maxMessageSize !== null && verdict.maxMessageSize > 0
-          ? verdict.maxMessageSize
-          : context.settings.maxLineBytes;
-      return { verdict, status: verdict.status, standing: standingOf(verdict.status), limit };
-    }),
+    assignVerdict: assign(({ context }, verdict: DeviceVerdict) => ({
+      verdict,
+      ...standingFields(context, verdict.status, verdict.maxMessageSize),
+    })),
     applyLimit: sendTo('socket', ({ context }) => ({ type: 'SET_LIMIT', limit: context.limit })),
     // PROTOCOL §2.5: exactly once, success true.
-    writeHandshakeComplete: sendTo('socket', ({ context }) => {
-      const verdict = context.verdict!;
-      context.ports.sent('handshakeComplete');
-      context.ports.handshakeDone({ peer: context.peer, key: context.key!, handshake: context.handshake!, verdict });
-      return {
-        type: 'WRITE',
-        data: handshakeCompleteLine(
-          {
-            approved: verdict.status === 'approved',
-            message: verdict.message,
-            serverVersion: context.settings.serverVersion,
-          },
-          context.framing,
-          context.ports.clock.now(),
-        ),
-      };
-    }),
+    writeHandshakeComplete: sendTo('socket', ({ context }) => ({ type: 'WRITE', data: handshakeCompleteOf(context) })),
     /** The hot path: one line on an active connection. */
     processLine: ({ context, event, self }) => {
       if (event.type !== 'LINE') return;
@@ -261,65 +137,24 @@ export const connectionMachine = setup({
       return drained ? { type: 'RESUME' } : { type: 'PAUSE' };
     }),
     // PROTOCOL §4.6 [REC], §7.11
-    sendPing: sendTo('socket', ({ context }) => {
-      const now = context.ports.clock.now();
-      const issued = context.issuedPings;
-      issued.push(now);
-      if (issued.length > ISSUED_PINGS_KEPT) issued.shift();
-      context.ports.pingSent();
-      context.ports.sent('ping');
-      return { type: 'WRITE', data: pingLine(context.handshake!.botName, now, context.framing) };
-    }),
+    sendPing: sendTo('socket', ({ context }) => ({ type: 'WRITE', data: pingOf(context) })),
     deliver: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'DELIVER') return;
-      // PROTOCOL §5.4: scheduleMessage only in v3.3 framing; a v3.2.2 phone ignores it (§4.7)
-      const name =
-        context.framing === 'v3.3' && event.event === 'scheduleMessage' ? 'scheduleMessage' : 'messageResponse';
-      context.ports.sent(name);
-      const data = messageResponseLine(event.reply, context.framing, context.ports.clock.now(), name);
+      const data = replyLineOf(context, event);
       const write = context.out.write;
       if (write !== null) write(data);
       else enqueue.sendTo('socket', { type: 'WRITE', data });
     }),
-    assignStanding: assign(({ context, event }) => {
-      if (event.type !== 'STANDING') return {};
-      const limit =
-        event.maxMessageSize !== null && event.maxMessageSize > 0
-          ? event.maxMessageSize
-          : context.settings.maxLineBytes;
-      return { status: event.status, standing: standingOf(event.status), limit };
-    }),
+    assignStanding: assign(({ context, event }) =>
+      event.type === 'STANDING' ? standingFields(context, event.status, event.maxMessageSize) : {},
+    ),
     claimKey: ({ context, self }) => context.ports.claim(context.key!, self, context.handshake!, context.standing),
     setCloseReason: assign((_, params: { reason: CloseReason; error?: string }) => ({
       closeReason: params.reason,
       closeError: params.error,
     })),
-    assignCloseFromEvent: assign(({ event }) => {
-      switch (event.type) {
-        case 'KICK':
-          return { closeReason: event.reason };
-        case 'OVERFLOW':
-          return { closeReason: 'line-too-long' as const, closeError: `line over ${event.limit} bytes` };
-        case 'EOF':
-          return { closeReason: 'eof' as const };
-        case 'SOCKET_ERROR':
-          return { closeReason: 'socket-error' as const, closeError: event.message };
-        case 'SLOW_CONSUMER':
-          return { closeReason: 'slow-consumer' as const, closeError: `${event.bytes} bytes unsent` };
-        default:
-          return {};
-      }
-    }),
-    release: ({ context, self }) => {
-      if (context.key !== null) context.ports.release(context.key, self);
-      context.ports.closed(context.closeReason ?? 'eof', {
-        peer: context.peer,
-        key: context.key ?? undefined,
-        state: context.handshake === null ? 'handshaking' : 'active',
-        error: context.closeError,
-        unprocessed: context.flow.held.length + context.flow.pending.length,
-      });
-    },
+    assignCloseFromEvent: assign(({ event }) => closeOfEvent(event)),
+    release: ({ context, self }) => releaseConnection(context, self),
   },
 }).createMachine({
   id: 'connection',
@@ -495,54 +330,3 @@ export const connectionMachine = setup({
 });
 
 export type ConnectionActor = ActorRefFrom<typeof connectionMachine>;
-
-/** Turns one line into its effects (PROTOCOL §7.5 steps 4–8). */
-function handleLine(context: ConnectionContext, line: Buffer, self: Parameters<ConnectionPorts['chat']>[2]): void {
-  const { ports } = context;
-  const verdict = classifyLine(line, {
-    framing: context.framing,
-    handshake: context.handshake!,
-    keys: ports.keys,
-    now: ports.clock.now(),
-    hmacWindowMs: context.settings.hmacWindowMs,
-    maxTextChars: context.settings.maxTextChars,
-    issuedPings: context.issuedPings,
-    newTraceId: ports.newTraceId,
-  });
-  switch (verdict.kind) {
-    case 'empty':
-      return;
-    case 'ignored':
-      if (verdict.event !== undefined) ports.received(verdict.event);
-      ports.ignored(verdict.reason, { peer: context.peer, key: context.key ?? undefined, error: verdict.error });
-      return;
-    case 'auth-failed':
-      ports.received(verdict.event);
-      ports.authFailed(verdict.reason, { peer: context.peer, key: context.key ?? undefined });
-      return;
-    case 'ping-reply':
-      ports.received(verdict.event);
-      ports.pingReply({
-        botName: context.handshake!.botName,
-        deviceId: context.handshake!.deviceId,
-        reply: verdict.reply,
-        rttMs: verdict.rttMs,
-        receivedAt: ports.clock.now(),
-      });
-      return;
-    case 'chat': {
-      ports.received('analyze');
-      const { flow } = context;
-      // Order is kept: while earlier messages wait for the mailbox, later ones wait behind them.
-      if (flow.held.length > 0) {
-        flow.held.push(verdict.message);
-        return;
-      }
-      if (ports.chat(verdict.message, context.standing, self) === 'full') {
-        flow.held.push(verdict.message);
-        self.send({ type: 'MAILBOX_FULL' });
-      }
-      return;
-    }
-  }
-}

@@ -3,6 +3,7 @@ import { queue, release as releaseSlots, type SchedulerState, schedule, type Wor
 import type { GateRef } from './gate.js';
 import type { GatePool } from './gate-pool.js';
 import type { Job, JobOutcome } from './job.js';
+import { mailboxFull } from './mailbox-full.js';
 import type { WorkerDoneEvent } from './worker.js';
 
 /**
@@ -196,7 +197,7 @@ export function stopGates(ctx: Pick<DispatcherContext, 'botPool' | 'roomPool'>):
 }
 
 export function notifyIfRoom(ctx: DispatcherContext, fx: Effects): void {
-  if (ctx.waiters.size === 0 || ctx.waiting >= ctx.capacity) return;
+  if (ctx.waiters.size === 0 || mailboxFull(ctx)) return;
   for (const ref of ctx.waiters) fx.sends.push({ to: ref, event: READY });
   ctx.waiters.clear();
 }
@@ -215,7 +216,7 @@ export function onEnqueue(ctx: DispatcherContext, fx: Effects, job: Job, replyTo
     if (replyTo !== undefined) fx.sends.push({ to: replyTo, event: { type: 'MAILBOX_CLOSED', jobId: job.id } });
     return;
   }
-  if (ctx.waiting >= ctx.capacity) {
+  if (mailboxFull(ctx)) {
     // DESIGN.md §2: refuse with an event; the connection pauses its socket until MAILBOX_READY.
     ctx.refused++;
     if (replyTo !== undefined) {

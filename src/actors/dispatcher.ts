@@ -25,6 +25,7 @@ import { type WorkerInput, workerMachine } from './worker.js';
 export type { BotQueue, RoomQueue, WorkerSlot } from './dispatch-order.js';
 export * from './dispatcher-logic.js';
 export { Fifo } from './fifo.js';
+export * from './mailbox-full.js';
 
 /**
  * The dispatcher (DESIGN.md §2, PROTOCOL §7.6): a bounded mailbox of per-room FIFO queues,

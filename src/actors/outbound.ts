@@ -1,6 +1,6 @@
 import { type ActorRefFrom, setup } from 'xstate';
-import type { Clock } from '../infra/clock.js';
 import type { OutgoingReply } from '../protocol/index.js';
+import type { Clock } from './clock.js';
 import type { Standing } from './connection-ports.js';
 import type { SendFailureReason, SendKind } from './send.js';
 

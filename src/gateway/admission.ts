@@ -1,0 +1,103 @@
+import type net from 'node:net';
+import { createActor, type InspectionEvent } from 'xstate';
+import type { Clock } from '../actors/clock.js';
+import { type ConnectionActor, connectionMachine } from '../actors/connection.js';
+import type { ConnectionPorts, ConnectionSettings } from '../actors/connection-ports.js';
+import type { Config } from '../infra/config/schema.js';
+import type { Logger } from '../infra/logger.js';
+import type { Metrics } from '../infra/metrics.js';
+import { type SocketHandle, socketActor } from '../infra/tcp/socket-actor.js';
+
+/** What every connection actor is configured with (timers, limits, HMAC window). */
+export function connectionSettingsOf(config: Config): ConnectionSettings {
+  return {
+    handshakeMs: config.timers.handshakeMs,
+    pingIntervalMs: config.timers.pingIntervalMs,
+    pingJitterMs: config.timers.pingJitterMs,
+    idleMs: config.timers.idleMs,
+    maxLineBytes: config.limits.maxLineBytes,
+    maxTextChars: config.limits.maxTextChars,
+    maxPendingLines: config.limits.maxPendingLines,
+    hmacWindowMs: config.hmac.windowMs,
+    serverVersion: config.serverVersion,
+  };
+}
+
+export interface AdmissionDeps {
+  clock: Clock;
+  metrics: Metrics;
+  /** the `client` log category */
+  log: Logger;
+  ports: ConnectionPorts;
+  settings: ConnectionSettings;
+  /** limits.maxHandshaking */
+  maxHandshaking: number;
+  /** limits.maxOutboundBytes */
+  maxOutboundBytes: number;
+  inspect?: (event: InspectionEvent) => void;
+  stopping(): boolean;
+}
+
+/**
+ * A new socket becomes a connection actor: bound handshake slots (limits.maxHandshaking,
+ * docs/decisions.md "Admission"), keep-alive, and the actor's end removes it from the sets.
+ */
+export class Admission {
+  /** every connection actor still running */
+  readonly all = new Set<ConnectionActor>();
+  /** connections that have not completed (or failed) their handshake yet */
+  private readonly handshaking = new Set<ConnectionActor>();
+  /** the connection machine with its socket actor, provided once (StateMachine.provide builds a new machine) */
+  private readonly logic = connectionMachine.provide({ actors: { socket: socketActor } });
+
+  constructor(private readonly deps: AdmissionDeps) {}
+
+  /** The connection no longer holds a handshake slot (registered, or released). */
+  handshakeOver(actor: ConnectionActor): void {
+    this.handshaking.delete(actor);
+  }
+
+  /** A new socket: bound handshake slots, then a connection actor. */
+  admit(socket: net.Socket): void {
+    const d = this.deps;
+    const log = d.log;
+    const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    if (d.stopping()) {
+      socket.destroy();
+      return;
+    }
+    socket.setKeepAlive(true, 30_000); // PROTOCOL §1.1 [REC]
+    socket.setNoDelay(true);
+    // Half-open handshakes must not starve admission: beyond the bound, the oldest is closed.
+    if (this.handshaking.size >= d.maxHandshaking) {
+      const oldest = this.handshaking.values().next();
+      if (!oldest.done) {
+        this.handshaking.delete(oldest.value);
+        d.metrics.connectionsRefused.inc({ reason: 'handshake-slots' });
+        log.warn({ peer }, 'handshake slots full; closing the oldest pending handshake');
+        oldest.value.send({ type: 'KICK', reason: 'evicted' });
+      }
+    }
+    const handle: SocketHandle = { socket, maxOutboundBytes: d.maxOutboundBytes, destroyDelayMs: 1_000 };
+    const actor = createActor(this.logic, {
+      input: { peer, ports: d.ports, settings: d.settings, socket: handle },
+      clock: d.clock,
+      inspect: d.inspect,
+    });
+    this.handshaking.add(actor);
+    this.all.add(actor);
+    actor.subscribe({
+      complete: () => {
+        this.handshaking.delete(actor);
+        this.all.delete(actor);
+      },
+      error: (err) => {
+        this.handshaking.delete(actor);
+        this.all.delete(actor);
+        log.error({ err, peer }, 'connection actor failed');
+        socket.destroy();
+      },
+    });
+    actor.start();
+  }
+}

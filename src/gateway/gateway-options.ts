@@ -1,0 +1,34 @@
+import type { InspectionEvent } from 'xstate';
+import type { Clock } from '../actors/clock.js';
+import type { Inbox } from '../actors/inbox.js';
+import type { BotModule } from '../handlers/api.js';
+import type { Config } from '../infra/config/schema.js';
+import type { Loggers } from '../infra/logger.js';
+import type { Metrics } from '../infra/metrics.js';
+import type { Store } from '../infra/store/types.js';
+import type { HmacKeys, OutgoingReply } from '../protocol/index.js';
+
+/** What the daemon (or a test) builds a gateway from. */
+export interface GatewayOptions {
+  config: Config;
+  store: Store;
+  loggers: Loggers;
+  keys: HmacKeys;
+  metrics?: Metrics;
+  clock?: Clock;
+  random?: () => number;
+  /** operator bot modules, after the built-ins */
+  bots?: BotModule[];
+  /** an XState inspect observer for every actor the gateway creates */
+  inspect?: (event: InspectionEvent) => void;
+  /** process name written into telemetry rows */
+  processName?: string;
+  /** PEM key and certificate: the listener speaks TLS (clients that can; v3.2.2 phones cannot) */
+  tls?: { key: Buffer; cert: Buffer };
+  /** `msgbot-gateway` with the store options the daemon runs with, for the commands it logs */
+  cliPrefix?: string;
+  /** told of every reply written to a phone (the dashboard's room page shows the bot's replies) */
+  onDelivered?: (reply: OutgoingReply, key: string) => void;
+  /** the durable mailbox (DESIGN.md §2); without it accepted messages live in memory only */
+  inbox?: Inbox;
+}
