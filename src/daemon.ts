@@ -22,6 +22,7 @@ import type { Config } from './infra/config/schema.js';
 import { maskUrlPassword } from './infra/config/secrets.js';
 import { openInbox } from './infra/inbox/open.js';
 import { createInspectObserver, startStatelyInspector } from './infra/inspect/index.js';
+import { LiveInspection } from './infra/inspect/live.js';
 import { createLoggers, type Loggers } from './infra/logger.js';
 import { createMetrics } from './infra/metrics.js';
 import { defaultProcessName, ProcessRowKeeper, processRowFor } from './infra/process-row.js';
@@ -148,10 +149,11 @@ export async function startDaemon(
   inspector.setEnabled(config.inspect === 'log');
   const stately = config.inspect === 'stately' ? await startStatelyInspector() : undefined;
   if (stately !== undefined) log.info({ url: stately.url }, 'Stately inspector server started');
-  const inspect = (event: InspectionEvent) => {
+  // DESIGN.md §2: observers are registered only while inspection is on (they double an event's CPU)
+  const inspection = new LiveInspection((event: InspectionEvent) => {
     inspector.observer(event);
     stately?.inspect(event);
-  };
+  }, config.inspect !== 'off');
 
   const gateway = new Gateway({
     config,
@@ -160,7 +162,7 @@ export async function startDaemon(
     keys: keys.keys,
     metrics,
     bots,
-    inspect,
+    inspection,
     tls: readTlsFiles(config.tls),
     inbox,
     cliPrefix: cli.prefix,
@@ -266,7 +268,10 @@ export async function startDaemon(
       actors: () => gateway.actors(),
       setLogLevel: (category, level) => loggers.setLevel(category as never, level as never),
       logLevels: () => loggers.levels(),
-      setInspect: (mode) => inspector.setEnabled(mode === 'log'),
+      setInspect: (mode) => {
+        inspector.setEnabled(mode === 'log');
+        inspection.setEnabled(mode === 'log' || stately !== undefined);
+      },
       routes: [
         ...dashboard.routes,
         ...messageRoutes({

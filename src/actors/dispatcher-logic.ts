@@ -1,7 +1,8 @@
-import type { AnyActorLogic, AnyActorRef, InspectionEvent, Observer } from 'xstate';
+import type { AnyActorLogic, AnyActorRef } from 'xstate';
 import { queue, release as releaseSlots, type SchedulerState, schedule, type WorkerSlot } from './dispatch-order.js';
 import type { GateRef } from './gate.js';
 import type { GatePool } from './gate-pool.js';
+import type { Inspection } from './inspection.js';
 import type { Job, JobOutcome } from './job.js';
 import { mailboxFull } from './mailbox-full.js';
 import type { WorkerDoneEvent } from './worker.js';
@@ -31,8 +32,8 @@ export interface DispatcherInput {
   restartWindowMs: number;
   /** epoch ms; tests pass the simulated clock's `now` */
   now?: () => number;
-  /** inspection observer for the gate actors (they are roots with their own system) */
-  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** where the gate actors report for inspection (they are roots with their own system) */
+  inspection?: Inspection;
   /**
    * How long a gate that fell idle and empty stays up before it is stopped (0 = stopped at
    * once). A busy room re-acquires its gate every few messages; keeping it for a while spares

@@ -165,7 +165,7 @@ export const dispatcherMachine = dispatcherSetup.createMachine({
     }
     const now = input.now ?? Date.now;
     const gate: GateStartOptions = {
-      ...(input.inspect !== undefined ? { inspect: input.inspect } : {}),
+      ...(input.inspection !== undefined ? { inspection: input.inspection } : {}),
       onError: (key, error) => self.send({ type: 'GATE.ERROR', key, error: messageOf(error) }),
     };
     const gateIdleMs = input.gateIdleMs ?? 0;

@@ -1,4 +1,5 @@
-import { type ActorRefFrom, assign, createActor, type InspectionEvent, type Observer, setup } from 'xstate';
+import { type ActorRefFrom, assign, createActor, setup } from 'xstate';
+import type { Inspection } from './inspection.js';
 
 /**
  * A concurrency gate (DESIGN.md §2): one per bot (30 in flight) and one per room (3 in flight),
@@ -73,18 +74,16 @@ export const gateMachine = setup({
 export type GateRef = ActorRefFrom<typeof gateMachine>;
 
 export interface GateStartOptions {
-  /** the gateway's inspection observer; root actors have their own system, so it is passed explicitly */
-  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** where the gate reports for inspection; root actors have their own system, so it is passed explicitly */
+  inspection?: Inspection;
   /** called if the gate actor ever errors (it cannot, short of a bug); keeps the process alive */
   onError: (key: string, error: unknown) => void;
 }
 
 /** Creates and starts a gate as a root actor, observed for errors (DESIGN.md §2). */
 export function startGate(key: string, limit: number, options: GateStartOptions): GateRef {
-  const gate = createActor(gateMachine, {
-    input: { key, limit },
-    ...(options.inspect !== undefined ? { inspect: options.inspect } : {}),
-  });
+  const gate = createActor(gateMachine, { input: { key, limit } });
+  options.inspection?.attach(gate);
   // An actor that errors with no observer rethrows from a timer and kills the process.
   gate.subscribe({ error: (error) => options.onError(key, error) });
   return gate.start();

@@ -1,8 +1,9 @@
 import type net from 'node:net';
-import { createActor, type InspectionEvent } from 'xstate';
+import { createActor } from 'xstate';
 import type { Clock } from '../actors/clock.js';
 import { type ConnectionActor, connectionMachine } from '../actors/connection.js';
 import type { ConnectionPorts, ConnectionSettings } from '../actors/connection-ports.js';
+import type { Inspection } from '../actors/inspection.js';
 import type { Config } from '../infra/config/schema.js';
 import type { Logger } from '../infra/logger.js';
 import type { Metrics } from '../infra/metrics.js';
@@ -34,7 +35,7 @@ export interface AdmissionDeps {
   maxHandshaking: number;
   /** limits.maxOutboundBytes */
   maxOutboundBytes: number;
-  inspect?: (event: InspectionEvent) => void;
+  inspection?: Inspection;
   stopping(): boolean;
 }
 
@@ -82,8 +83,8 @@ export class Admission {
     const actor = createActor(this.logic, {
       input: { peer, ports: d.ports, settings: d.settings, socket: handle },
       clock: d.clock,
-      inspect: d.inspect,
     });
+    d.inspection?.attach(actor);
     this.handshaking.add(actor);
     this.all.add(actor);
     actor.subscribe({

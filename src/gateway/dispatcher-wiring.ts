@@ -1,6 +1,7 @@
-import { type Actor, createActor, type InspectionEvent } from 'xstate';
+import { type Actor, createActor } from 'xstate';
 import type { Clock } from '../actors/clock.js';
 import { type DispatcherInput, dispatcherMachine } from '../actors/dispatcher.js';
+import type { Inspection } from '../actors/inspection.js';
 import type { Job, JobOutcome } from '../actors/job.js';
 import { fromJobRunner } from '../actors/job-runner.js';
 import type { Config } from '../infra/config/schema.js';
@@ -28,7 +29,7 @@ export interface DispatcherDeps {
   metrics: Metrics;
   /** the `dispatch` log category */
   log: Logger;
-  inspect?: (event: InspectionEvent) => void;
+  inspection?: Inspection;
   /** the workers' job runner: the signal aborts when the worker gives up (deadline, crash, stop) */
   runJob(job: Job, signal: AbortSignal): Promise<void>;
   onOutcome(job: Job, outcome: JobOutcome, waitedMs: number, ranMs: number): void;
@@ -50,8 +51,13 @@ export function createDispatcher(d: DispatcherDeps): Actor<typeof dispatcherMach
         reportUnhealthy: () => d.log.fatal('worker restart limit exceeded; gateway unhealthy'),
       },
     }),
-    { input: { ...dispatcherInputOf(d.processing), now: () => d.clock.now() }, clock: d.clock, inspect: d.inspect },
+    {
+      input: { ...dispatcherInputOf(d.processing), now: () => d.clock.now(), inspection: d.inspection },
+      clock: d.clock,
+    },
   );
+  // the workers are its children, so the dispatcher's system covers them
+  d.inspection?.attach(dispatcher);
   dispatcher.subscribe({
     error: (err) => d.log.fatal({ err }, 'dispatcher failed'),
   });

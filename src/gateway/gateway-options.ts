@@ -1,6 +1,6 @@
-import type { InspectionEvent } from 'xstate';
 import type { Clock } from '../actors/clock.js';
 import type { Inbox } from '../actors/inbox.js';
+import type { Inspection } from '../actors/inspection.js';
 import type { BotModule } from '../handlers/api.js';
 import type { Config } from '../infra/config/schema.js';
 import type { Loggers } from '../infra/logger.js';
@@ -19,8 +19,8 @@ export interface GatewayOptions {
   random?: () => number;
   /** operator bot modules, after the built-ins */
   bots?: BotModule[];
-  /** an XState inspect observer for every actor the gateway creates */
-  inspect?: (event: InspectionEvent) => void;
+  /** where every root actor the gateway creates reports for inspection (observed only while on) */
+  inspection?: Inspection;
   /** process name written into telemetry rows */
   processName?: string;
   /** PEM key and certificate: the listener speaks TLS (clients that can; v3.2.2 phones cannot) */

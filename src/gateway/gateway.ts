@@ -118,7 +118,7 @@ export class Gateway {
       minGapMs: config.outbound.minGapMs,
       link: (key) => links.of(key),
       log: log.message,
-      inspect: opts.inspect,
+      inspection: opts.inspection,
     });
     this.sender = new Sender({
       clock,
@@ -157,7 +157,7 @@ export class Gateway {
       clock,
       metrics,
       log: log.dispatch,
-      inspect: opts.inspect,
+      inspection: opts.inspection,
       runJob: (job, signal) => this.jobs.runJob(job, signal),
       onOutcome: (job, outcome, waitedMs, ranMs) => this.jobs.onOutcome(job, outcome, waitedMs, ranMs),
     });
@@ -221,7 +221,7 @@ export class Gateway {
       settings: connectionSettingsOf(config),
       maxHandshaking: config.limits.maxHandshaking,
       maxOutboundBytes: config.limits.maxOutboundBytes,
-      inspect: opts.inspect,
+      inspection: opts.inspection,
       stopping,
     });
     this.standing = new StandingRefresh({

@@ -1,5 +1,6 @@
-import { createActor, type InspectionEvent } from 'xstate';
+import { createActor } from 'xstate';
 import { connectionKey } from '../actors/connection.js';
+import type { Inspection } from '../actors/inspection.js';
 import { type OutboundActor, type OutboundItem, type OutboundLink, outboundMachine } from '../actors/outbound.js';
 import type { Clock } from '../infra/clock.js';
 import type { Logger } from '../infra/logger.js';
@@ -11,7 +12,7 @@ export interface OutboundPathsOptions {
   /** the live connection of a key, as the registry sees it */
   link(key: string): OutboundLink | undefined;
   log: Logger;
-  inspect?: (event: InspectionEvent) => void;
+  inspection?: Inspection;
 }
 
 export interface OutboundView {
@@ -109,8 +110,8 @@ export class OutboundPaths {
         ports: { clock: this.opts.clock, link: this.opts.link },
       },
       clock: this.opts.clock,
-      inspect: this.opts.inspect,
     });
+    this.opts.inspection?.attach(actor);
     const forget = () => {
       if (this.paths.get(key) === actor) this.paths.delete(key);
     };

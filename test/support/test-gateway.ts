@@ -5,6 +5,7 @@ import { Gateway } from '../../src/gateway/gateway.js';
 import type { BotModule } from '../../src/handlers/api.js';
 import { type Clock, systemClock } from '../../src/infra/clock.js';
 import { type Config, type ConfigInput, configSchema } from '../../src/infra/config/schema.js';
+import { LiveInspection } from '../../src/infra/inspect/live.js';
 import { createLoggers } from '../../src/infra/logger.js';
 import { openSqliteStore } from '../../src/infra/store/sqlite.js';
 import type { Store } from '../../src/infra/store/types.js';
@@ -61,7 +62,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}) {
     clock: clock as unknown as Clock | undefined,
     bots: typeof opts.bots === 'function' ? opts.bots((clock ?? systemClock) as Clock) : opts.bots,
     random: opts.random ?? (() => 0.5),
-    inspect: opts.inspect,
+    inspection: opts.inspect === undefined ? undefined : new LiveInspection(opts.inspect, true),
     tls: opts.tls,
     inbox: opts.inbox,
   });

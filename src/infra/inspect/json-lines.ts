@@ -5,9 +5,9 @@ import { asInspectable, machineIdOf, snapshotSummary } from './actor-ref.js';
 
 /**
  * The `inspect` observer behind `--inspect` / `PUT /inspect?mode=log`: one JSON line per actor
- * registration, received event and new snapshot. It is attached to every actor at creation and
- * switched at run time, so it must cost next to nothing while off (an observer roughly doubles
- * the cost of a send, DESIGN.md §2).
+ * registration, received event and new snapshot. `LiveInspection` (live.ts) registers it on the
+ * root actors only while inspection is on: an observer, even one that returns at once, roughly
+ * doubles the CPU of every actor event (DESIGN.md §2).
  *
  * Lines carry state values and event types only — never contexts (they hold sockets) and never
  * event payloads (they hold chat text).

@@ -28,10 +28,12 @@ export class LiveInspection implements Inspection {
 
   attach(actor: AnyActorRef): void {
     if (this.roots.has(actor)) return;
-    this.roots.set(actor, this.on ? actor.system.inspect(this.observer) : undefined);
+    this.roots.set(actor, this.on ? this.observe(actor) : undefined);
     const leave = () => {
-      this.roots.get(actor)?.unsubscribe();
+      const subscription = this.roots.get(actor);
       this.roots.delete(actor);
+      // XState reports the final snapshot after it has told the observers: stay for that
+      if (subscription !== undefined) queueMicrotask(() => subscription.unsubscribe());
     };
     actor.subscribe({ complete: leave, error: leave });
   }
@@ -41,7 +43,17 @@ export class LiveInspection implements Inspection {
     this.on = on;
     for (const [actor, subscription] of this.roots) {
       subscription?.unsubscribe();
-      this.roots.set(actor, on ? actor.system.inspect(this.observer) : undefined);
+      this.roots.set(actor, on ? this.observe(actor) : undefined);
     }
+  }
+
+  /**
+   * Registers the observer on the actor's system. XState announces an actor (`@xstate.actor`)
+   * when it is created, before anyone could attach here, so the announcement is repeated.
+   */
+  private observe(actor: AnyActorRef): Subscription {
+    const subscription = actor.system.inspect(this.observer);
+    this.observer({ type: '@xstate.actor', actorRef: actor, rootId: actor.sessionId });
+    return subscription;
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { InspectionEvent } from 'xstate';
+import { LiveInspection } from '../../../src/infra/inspect/live.js';
 import { FakeRunner, makeJob, settle, startDispatcher } from './harness.js';
 
 /** Gate actors mirror the dispatcher's counts with at most one SET per gate per step (DESIGN.md §2). */
@@ -18,7 +19,11 @@ describe('gate pool: one SET per gate per dispatcher step', () => {
   test('a job that ends while another of the same bot starts sends the bot gate nothing', async () => {
     const runner = new FakeRunner();
     const g = gateEvents();
-    const d = startDispatcher(runner, { workers: 1, gateIdleMs: 10_000, inspect: g.inspect });
+    const d = startDispatcher(runner, {
+      workers: 1,
+      gateIdleMs: 10_000,
+      inspection: new LiveInspection(g.inspect, true),
+    });
     d.actor.send({ type: 'ENQUEUE', job: makeJob('a', 'bot', 'A') });
     d.actor.send({ type: 'ENQUEUE', job: makeJob('b', 'bot', 'B') });
     await settle();
