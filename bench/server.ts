@@ -63,7 +63,11 @@ async function stop(): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
   const heapAfterGc = gc === undefined ? undefined : process.memoryUsage().heapUsed;
+  // reported at once too, so a slow stop (thousands of connections) cannot lose it
+  if (heapAfterGc !== undefined) process.stdout.write(`${JSON.stringify({ stats: { heapAfterGcBytes: heapAfterGc } })}\n`);
+  const stopStarted = Date.now();
   await gateway.stop(2_000);
+  process.stderr.write(`${JSON.stringify({ msg: 'bench server stopped', stopMs: Date.now() - stopStarted })}\n`);
   // Where the RSS is at the end of the load: JS heap, or buffers and native memory outside it.
   const stats: Record<string, number> = {
     heapUsedBytes: mem.heapUsed,
