@@ -14,7 +14,7 @@ import { formatProfile, type ProfileSummary, summarizeProfile } from './profile-
 import { round2 } from './stats.js';
 
 /**
- * `npm run bench` (issue 3 item 8): the gateway as a child process under N simulated bridge
+ * `npm run bench` (DESIGN.md §6): the gateway as a child process under N simulated bridge
  * clients on 127.0.0.1, then the same clients against a bare newline-JSON echo server; prints
  * throughput, latency, lost/duplicated replies, the server's RSS and our share of the baseline.
  * Exit code 1 when any reply was lost, duplicated, unexpected or in the wrong room.

@@ -1,5 +1,5 @@
 /**
- * Long mode of the robustness fuzzing (issue 6 item 2): the properties of
+ * Long mode of the robustness fuzzing (DESIGN.md §5): the properties of
  * test/robustness/fuzz-properties.ts with as many runs as asked.
  *
  *   npx tsx scripts/fuzz.ts --runs 100000 [--seed 42] [--path "3:1:0"] [--only framer|connection]
