@@ -1,4 +1,4 @@
-import type { TableSpec } from './mysql.js';
+import type { TableSpec } from './mysql-table-spec.js';
 
 /**
  * MariaDB/MySQL forms of the scheduler and process tables (PROTOCOL §8.6–§8.9), with the

@@ -1,4 +1,4 @@
-import type { TableSpec } from './sqlite.js';
+import type { TableSpec } from './sqlite-table-spec.js';
 
 /**
  * SQLite forms of the scheduler and process tables (PROTOCOL §8.6–§8.9). Times are KST text like

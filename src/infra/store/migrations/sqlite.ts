@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { MigrationError } from '../errors.js';
 import type { MigrationReport } from './report.js';
 import { SCHEDULE_SQLITE_TABLES } from './schedule-tables-sqlite.js';
+import type { TableSpec } from './sqlite-table-spec.js';
 
 /**
  * SQLite migration: the same tables and columns as the MariaDB schema (PROTOCOL §8.1–§8.5) in
@@ -12,24 +13,6 @@ import { SCHEDULE_SQLITE_TABLES } from './schedule-tables-sqlite.js';
 
 // SQLite's CURRENT_TIMESTAMP is UTC; every default time here is KST like the rest (§8.0).
 const KST_NOW = "(datetime('now', '+9 hours'))";
-
-interface ColumnSpec {
-  name: string;
-  create: string;
-  /** SQLite can only add a column that is nullable or has a constant default */
-  add?: string;
-}
-
-export interface TableSpec {
-  name: string;
-  columns: ColumnSpec[];
-  constraints: string[];
-  /** `CREATE INDEX` column lists, named idx_<table>_<suffix> (index names are database-wide) */
-  indexes: { suffix: string; columns: string[] }[];
-  identity: string[];
-  uniqueKey?: { columns: string[]; narrowerWarning: string };
-  timeColumn?: string;
-}
 
 const botDevices: TableSpec = {
   name: 'kb_bot_devices',
