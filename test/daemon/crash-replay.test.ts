@@ -185,7 +185,9 @@ function scenarios(db: () => Promise<string | undefined>) {
   });
 }
 
-describe.concurrent('crash and replay, SQLite (DESIGN.md §2)', () => {
+// sequential: the helpers register clean-ups with the module-level onTestFinished, which only
+// knows the running test when tests do not run concurrently
+describe('crash and replay, SQLite (DESIGN.md §2)', () => {
   scenarios(async () => undefined);
 });
 

@@ -2,7 +2,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, it, onTestFinished } from 'vitest';
+// concurrent tests: clean-ups go through each test's own context (the module-level onTestFinished
+// cannot tell which concurrent test is running)
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { kstText } from '../../src/actors/schedule-rules.js';
 import { openSqliteStore } from '../../src/infra/store/sqlite.js';
 import { BridgeClient } from '../support/bridge-client.js';
@@ -168,6 +170,7 @@ describe('serve and its kb_server_processes row', { timeout: 90_000 }, () => {
 
   it('serve --name listens on the row port and keeps the row current: starting → running → stopped', async ({
     expect,
+    onTestFinished,
   }) => {
     const e = {
       ...env('named'),
@@ -214,7 +217,7 @@ describe('serve and its kb_server_processes row', { timeout: 90_000 }, () => {
     expect(stopped).toMatchObject({ status: 'stopped', pid: null, cpuUsage: 0, memoryUsage: 0 });
   });
 
-  it('serve without --name keeps a row named after host and port', async ({ expect }) => {
+  it('serve without --name keeps a row named after host and port', async ({ expect, onTestFinished }) => {
     const d = spawnDaemon(['--host', '127.0.0.1', '--port', '0', '--admin-port', '0'], env('unnamed'));
     onTestFinished(() => {
       if (d.child.exitCode === null && d.child.signalCode === null) d.child.kill('SIGKILL');
