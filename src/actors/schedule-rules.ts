@@ -1,3 +1,5 @@
+import { kstDateTime } from '../protocol/time.js';
+
 /**
  * The pure rules of the scheduler (PROTOCOL §7.12): next daily/weekly times, the catch-up window
  * and the stagger between bots. Every time is a naive KST `YYYY-MM-DD HH:MM:SS` (§8.0); KST is
@@ -13,17 +15,8 @@ export type Weekday = (typeof WEEKDAYS)[number];
 const KST_TEXT = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})/;
 const TIME_TEXT = /^(\d{1,2}):(\d{2})(?::(\d{2}))?$/;
 
-function pad(n: number): string {
-  return String(n).padStart(2, '0');
-}
-
-/** epoch ms → `YYYY-MM-DD HH:MM:SS` KST. */
-export function kstText(epochMs: number): string {
-  const d = new Date(Math.floor(epochMs / 1000) * 1000 + KST_OFFSET_MS);
-  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(
-    d.getUTCMinutes(),
-  )}:${pad(d.getUTCSeconds())}`;
-}
+/** epoch ms → `YYYY-MM-DD HH:MM:SS` KST (PROTOCOL §8.0): the protocol's one implementation. */
+export const kstText = kstDateTime;
 
 /** `YYYY-MM-DD HH:MM:SS` KST → epoch ms; undefined when it is not that shape. */
 export function parseKst(text: string): number | undefined {
