@@ -64,7 +64,8 @@ async function stop(): Promise<void> {
   gc?.();
   const heapAfterGc = gc === undefined ? undefined : process.memoryUsage().heapUsed;
   // reported at once too, so a slow stop (thousands of connections) cannot lose it
-  if (heapAfterGc !== undefined) process.stdout.write(`${JSON.stringify({ stats: { heapAfterGcBytes: heapAfterGc } })}\n`);
+  if (heapAfterGc !== undefined)
+    process.stdout.write(`${JSON.stringify({ stats: { heapAfterGcBytes: heapAfterGc } })}\n`);
   const stopStarted = Date.now();
   await gateway.stop(2_000);
   process.stderr.write(`${JSON.stringify({ msg: 'bench server stopped', stopMs: Date.now() - stopStarted })}\n`);
