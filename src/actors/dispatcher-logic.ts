@@ -42,6 +42,14 @@ export interface DispatcherInput {
   gateIdleMs?: number;
   /** idle gates kept per kind (room, bot) at most; beyond it the longest-idle one is stopped at once */
   maxIdleGates?: number;
+  /**
+   * When the gate actors learn their counts (DESIGN.md §2). Absent: at the end of every step.
+   * Given: the step hands `flush` to it once and it runs it later — the gateway passes
+   * `setImmediate`, so a gate gets at most one SET per event-loop turn, and a job that starts and
+   * ends within one turn (a fast handler) costs its gates no event at all. Nothing outside the
+   * dispatcher can read a gate between two steps of one turn, so the mirror loses nothing.
+   */
+  deferGateSync?: (flush: () => void) => void;
 }
 
 export interface DispatcherContext extends SchedulerState {
@@ -72,6 +80,10 @@ export interface DispatcherContext extends SchedulerState {
   readonly idleRoomGates: Map<string, number>;
   /** a GATES.SWEEP is scheduled */
   sweepArmed: boolean;
+  /** see DispatcherInput.deferGateSync; null: gates are brought up to date at the end of each step */
+  readonly deferGateSync: ((flush: () => void) => void) | null;
+  /** a deferred gate sync is pending */
+  gateSyncArmed: boolean;
   workers: Map<string, WorkerSlot>;
   /** refs told MAILBOX_FULL (or registered by WAIT_FOR_ROOM), each told MAILBOX_READY once */
   waiters: Set<AnyActorRef>;
@@ -189,6 +201,22 @@ export function onSweep(ctx: DispatcherContext, fx: Effects): void {
   const next = Math.min(nextRoom, nextBot);
   ctx.sweepArmed = next !== Number.POSITIVE_INFINITY;
   if (ctx.sweepArmed) fx.sweepInMs = Math.max(1, next - now);
+}
+
+/** Brings the gate actors up to date with the pools' counts: now, or once per turn when deferred. */
+export function syncGates(ctx: DispatcherContext): void {
+  if (ctx.deferGateSync === null) {
+    ctx.botPool.flush();
+    ctx.roomPool.flush();
+    return;
+  }
+  if (ctx.gateSyncArmed || !(ctx.botPool.dirty || ctx.roomPool.dirty)) return;
+  ctx.gateSyncArmed = true;
+  ctx.deferGateSync(() => {
+    ctx.gateSyncArmed = false;
+    ctx.botPool.flush();
+    ctx.roomPool.flush();
+  });
 }
 
 /** Every gate, busy or idle: when the dispatcher is done (closed) or stopped by its owner. */

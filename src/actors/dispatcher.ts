@@ -13,6 +13,7 @@ import {
   onWorkerDone,
   type RestartReport,
   stopGates,
+  syncGates,
   type UnhealthyReport,
   type WorkerErrorEvent,
 } from './dispatcher-logic.js';
@@ -129,9 +130,8 @@ const step = dispatcherSetup.enqueueActions(({ context, event, enqueue }) => {
     default:
       onWorkerCrash(context, fx, (event as WorkerErrorEvent).actorId ?? '', (event as WorkerErrorEvent).error);
   }
-  // DESIGN.md §2: the gate actors learn their counts once per step, not once per message.
-  context.botPool.flush();
-  context.roomPool.flush();
+  // DESIGN.md §2: the gate actors learn their counts once per step (or turn), not once per message.
+  syncGates(context);
   if (fx.respawn !== null) {
     // DESIGN.md §2: a crashed child stays in snapshot.children until stopped, and spawning with
     // a live id would orphan it — so stop first, then spawn with the same id.
@@ -200,6 +200,8 @@ export const dispatcherMachine = dispatcherSetup.createMachine({
       idleBotGates: botPool.idle,
       idleRoomGates: roomPool.idle,
       sweepArmed: false,
+      deferGateSync: input.deferGateSync ?? null,
+      gateSyncArmed: false,
       workers,
       idle,
       waiters: new Set(),

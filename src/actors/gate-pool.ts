@@ -3,9 +3,9 @@ import { type GateRef, type GateStartOptions, startGate } from './gate.js';
 /**
  * The gates of one kind (bots or rooms), PROTOCOL §7.6 (DESIGN.md §2). The dispatcher's counts
  * here are authoritative and read synchronously while it schedules; the gate ACTORS mirror them
- * for the inspector and `/actors`, with at most ONE `SET` event per gate touched in a dispatcher
- * step (`flush`), instead of one ACQUIRE/RELEASE per message. A gate whose count went up and
- * back down within one step gets no event at all.
+ * for the inspector and `/actors`, with at most ONE `SET` event per gate touched since the last
+ * `flush` (a dispatcher step, or an event-loop turn when the dispatcher defers it), instead of one
+ * ACQUIRE/RELEASE per message. A gate whose count went up and back down in between gets no event.
  *
  * Gates are root actors created on demand; one with nothing in flight and nothing waiting is
  * stopped at once (`idleMs` 0) or kept idle for `idleMs` (at most `maxIdle` of them) and swept.
@@ -25,9 +25,14 @@ export class GatePool {
   readonly idle = new Map<string, number>();
   private readonly counts = new Map<string, number>();
   /** keys whose count changed since the last flush */
-  private readonly dirty = new Set<string>();
+  private readonly changed = new Set<string>();
 
   constructor(private readonly options: GatePoolOptions) {}
+
+  /** some gate's count changed since the last flush */
+  get dirty(): boolean {
+    return this.changed.size > 0;
+  }
 
   get limit(): number {
     return this.options.limit;
@@ -48,7 +53,7 @@ export class GatePool {
       this.idle.delete(key); // an idle gate back in use
     }
     this.counts.set(key, this.inFlight(key) + 1);
-    this.dirty.add(key);
+    this.changed.add(key);
   }
 
   /** Gives back one slot; returns the count left, or -1 when there is no such gate. */
@@ -56,7 +61,7 @@ export class GatePool {
     if (!this.gates.has(key)) return -1;
     const left = Math.max(0, this.inFlight(key) - 1);
     this.counts.set(key, left);
-    this.dirty.add(key);
+    this.changed.add(key);
     return left;
   }
 
@@ -90,16 +95,16 @@ export class GatePool {
     return Number.POSITIVE_INFINITY;
   }
 
-  /** One SET per gate whose count changed in this step (DESIGN.md §2). */
+  /** One SET per gate whose count changed since the last flush (a step, or a turn; DESIGN.md §2). */
   flush(): void {
-    if (this.dirty.size === 0) return;
-    for (const key of this.dirty) {
+    if (this.changed.size === 0) return;
+    for (const key of this.changed) {
       const gate = this.gates.get(key);
       if (gate === undefined) continue;
       const inFlight = this.inFlight(key);
       if (gate.getSnapshot().context.inFlight !== inFlight) gate.send({ type: 'SET', inFlight });
     }
-    this.dirty.clear();
+    this.changed.clear();
   }
 
   stopAll(): void {
@@ -107,7 +112,7 @@ export class GatePool {
     this.gates.clear();
     this.idle.clear();
     this.counts.clear();
-    this.dirty.clear();
+    this.changed.clear();
   }
 
   private stop(key: string): void {
@@ -115,6 +120,6 @@ export class GatePool {
     this.gates.delete(key);
     this.idle.delete(key);
     this.counts.delete(key);
-    this.dirty.delete(key);
+    this.changed.delete(key);
   }
 }

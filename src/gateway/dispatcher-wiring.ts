@@ -20,6 +20,8 @@ export function dispatcherInputOf(p: Config['processing']): DispatcherInput {
     restartWindowMs: p.restartWindowMs,
     gateIdleMs: p.gateIdleMs,
     maxIdleGates: p.maxIdleGates,
+    // DESIGN.md §2: gate actors mirror the counts once per event-loop turn.
+    deferGateSync: setImmediate,
   };
 }
 

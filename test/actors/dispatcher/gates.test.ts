@@ -185,3 +185,52 @@ describe('dispatcher gates (PROTOCOL §7.6)', () => {
     expect(ctx.roomGates.size + ctx.botGates.size).toBe(0);
   });
 });
+
+describe('gate sync deferred to once per turn (DESIGN.md §2, deferGateSync)', () => {
+  /** Five jobs in room A, each started and finished before the next; returns the SETs room A's gate got. */
+  async function fiveJobs(deferred: boolean) {
+    const runner = new FakeRunner();
+    const pending: (() => void)[] = [];
+    const d = startDispatcher(runner, {
+      gateIdleMs: 60_000,
+      ...(deferred ? { deferGateSync: (flush: () => void) => pending.push(flush) } : {}),
+    });
+    d.actor.send({ type: 'ENQUEUE', job: makeJob('first', 'bot', 'A') });
+    await settle();
+    const gate = d.actor.getSnapshot().context.roomGates.get('bot\u0000A')!;
+    const seen: number[] = [];
+    gate.subscribe((s) => seen.push(s.context.inFlight));
+    const syncs = () => {
+      for (const flush of pending.splice(0)) flush();
+    };
+    syncs();
+    const mirrored = gate.getSnapshot().context.inFlight;
+    runner.resolve('first');
+    await settle();
+    for (let i = 0; i < 5; i++) {
+      d.actor.send({ type: 'ENQUEUE', job: makeJob(`j${i}`, 'bot', 'A') });
+      await settle();
+      runner.resolve(`j${i}`);
+      await settle();
+    }
+    const before = gate.getSnapshot().context.inFlight;
+    syncs();
+    return { mirrored, seen, before, after: gate.getSnapshot().context.inFlight, processed: d.outcomes.length };
+  }
+
+  test('per step: every start and every end is a SET on the gate', async () => {
+    const r = await fiveJobs(false);
+    expect(r.mirrored).toBe(1);
+    expect(r.seen).toEqual([0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0]);
+    expect(r.processed).toBe(6);
+  });
+
+  test('deferred: the gate learns its count at the sync, with one SET for all the steps between', async () => {
+    const r = await fiveJobs(true);
+    expect(r.mirrored).toBe(1); // the first sync brought the new gate up to date
+    expect(r.before).toBe(1); // five jobs came and went without an event to the gate
+    expect(r.seen).toEqual([1, 0]); // the first sync, then one SET for ten steps
+    expect(r.after).toBe(0);
+    expect(r.processed).toBe(6);
+  });
+});
