@@ -96,7 +96,16 @@ export const workerMachine = setup({
         error: messageOf(event.type === 'RUN.FAILED' ? event.error : undefined),
       }),
     ),
-    clear: assign({ job: null }),
+    // The context is this worker's alone and is changed in place, as the dispatcher's is
+    // (dispatcher.ts): an `assign` copies the context on every job, twice (DESIGN.md §6).
+    begin: ({ context, event }) => {
+      if (event.type !== 'START') return;
+      context.job = event.job;
+      context.seq++;
+    },
+    clear: ({ context }) => {
+      context.job = null;
+    },
   },
 }).createMachine({
   id: 'worker',
@@ -109,7 +118,7 @@ export const workerMachine = setup({
       on: {
         START: {
           target: 'running',
-          actions: [assign({ job: ({ event }) => event.job, seq: ({ context }) => context.seq + 1 }), 'run'],
+          actions: ['begin', 'run'],
         },
       },
     },
