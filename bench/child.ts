@@ -1,16 +1,39 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 /**
- * A server under test as a separate process (its own event loop, its own RSS), started with
- * `node --import tsx <script>`: the child prints one JSON line `{"ready":true,"port":…}` on stdout
- * when it listens, may print `{"stats":…}` when it stops, and stops when its stdin ends.
+ * A server under test as a separate process (its own event loop, its own RSS): the child prints
+ * one JSON line `{"ready":true,"port":…}` on stdout when it listens, may print `{"stats":…}` when
+ * it stops, and stops when its stdin ends.
+ *
+ * It runs compiled JavaScript, as `npm start` runs the daemon (`node dist/cli.js`): `bench/` and
+ * `src/` are compiled once per bench run into `.bench-build/` (tsconfig.bench.json, incremental).
+ * Under `node --import tsx` the TypeScript loader's own thread alone adds ~38 MiB of RSS and its
+ * source-map hooks some CPU, which no operator pays. `BENCH_TSX=1` runs the sources through tsx.
  */
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BUILD = join(ROOT, '.bench-build');
+const FROM_SOURCE = process.env.BENCH_TSX === '1';
+let built = false;
+
+/** node's arguments to run `script` (a path relative to the project, `.ts`) */
+function launch(script: string): string[] {
+  if (FROM_SOURCE) return ['--import', 'tsx', script];
+  if (!built) {
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    execFileSync(process.execPath, [tsc, '-p', 'tsconfig.bench.json'], { cwd: ROOT, stdio: 'inherit' });
+    // src/version.ts reads the package.json one folder above src/, as it does from dist/
+    copyFileSync(join(ROOT, 'package.json'), join(BUILD, 'package.json'));
+    built = true;
+  }
+  return [join(BUILD, script.replace(/\.ts$/, '.js'))];
+}
 /** Linux user-space clock ticks per second (CLK_TCK); 100 on every mainstream architecture. */
 const CLK_TCK = 100;
 const STDERR_KEPT = 20;
@@ -93,7 +116,7 @@ export class ServerChild {
       ...(o.profileDir !== undefined ? { BENCH_PROFILE_DIR: o.profileDir } : {}),
     };
     // --expose-gc: the gateway child reports its heap after a full GC at the end (leak vs headroom)
-    const proc = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', o.script], {
+    const proc = spawn(process.execPath, ['--expose-gc', ...launch(o.script)], {
       cwd: ROOT,
       env,
       stdio: 'pipe',
