@@ -1,16 +1,14 @@
 /** kb_bot_devices on MariaDB/MySQL: a phone's standing (handshake registration, lookups, approval; PROTOCOL §7.3, §8.1). */
 import { DEVICE_KEY_HINT, KeyConflictError } from './errors.js';
-import { MysqlQueries } from './query-mysql.js';
+import { MysqlPart } from './part-mysql.js';
 import { DEVICE_SELECT, toDeviceRow } from './rows.js';
-import type { DeviceKey, DeviceRow, HandshakeIdentity, KnownStatus, Store } from './types.js';
+import type { DeviceStanding } from './store-parts.js';
+import type { DeviceKey, DeviceRow, HandshakeIdentity, KnownStatus } from './types.js';
 
 const KEY_CHUNK = 500;
 
 /** Device standing for the MySQL store (mysql.ts). */
-export class MysqlDevices
-  extends MysqlQueries
-  implements Pick<Store, 'registerDevice' | 'getDevice' | 'getDevices' | 'listDevices' | 'setDeviceStatus'>
-{
+export class MysqlDevices extends MysqlPart implements DeviceStanding {
   private async selectDevice(bot: string, dev: string): Promise<DeviceRow | undefined> {
     const [raw] = await this.rows(`SELECT ${DEVICE_SELECT} FROM kb_bot_devices WHERE bot_name = ? AND device_id = ?`, [
       bot,

@@ -1,13 +1,12 @@
 /** kb_bot_devices on SQLite: a phone's standing (handshake registration, lookups, approval; PROTOCOL §7.3, §8.1). */
 import type Database from 'better-sqlite3';
 import { DEVICE_KEY_HINT, KeyConflictError } from './errors.js';
+import { isUniqueViolation, SqlitePart } from './part-sqlite.js';
 import { DEVICE_SELECT, toDeviceRow } from './rows.js';
-import type { DeviceKey, DeviceRow, HandshakeIdentity, KnownStatus, Store } from './types.js';
-import { isUniqueViolation } from './unique-violation-sqlite.js';
+import type { DeviceStanding } from './store-parts.js';
+import type { DeviceKey, DeviceRow, HandshakeIdentity, KnownStatus } from './types.js';
 
-type Statements = ReturnType<typeof prepare>;
-
-function prepare(db: Database.Database) {
+function prepareDevices(db: Database.Database) {
   return {
     getDevice: db.prepare(`SELECT ${DEVICE_SELECT} FROM kb_bot_devices WHERE bot_name = ? AND device_id = ?`),
     listDevices: db.prepare(`SELECT ${DEVICE_SELECT} FROM kb_bot_devices ORDER BY bot_name, device_id`),
@@ -35,22 +34,9 @@ function prepare(db: Database.Database) {
   };
 }
 
-/** Device standing for the SQLite store (sqlite.ts), which builds it anew after each migrate(). */
-export class SqliteDevices
-  implements Pick<Store, 'registerDevice' | 'getDevice' | 'getDevices' | 'listDevices' | 'setDeviceStatus'>
-{
-  private stmts: Statements | undefined;
-
-  constructor(
-    private readonly db: Database.Database,
-    private readonly now: () => string,
-  ) {}
-
-  /** Prepared on first use: preparing needs the tables, which migrate() creates. */
-  private get s(): Statements {
-    this.stmts ??= prepare(this.db);
-    return this.stmts;
-  }
+/** Device standing for the SQLite store (sqlite.ts). */
+export class SqliteDevices extends SqlitePart<ReturnType<typeof prepareDevices>> implements DeviceStanding {
+  protected readonly prepare = prepareDevices;
 
   async registerDevice(identity: HandshakeIdentity): Promise<{ device: DeviceRow; created: boolean }> {
     const s = this.s;

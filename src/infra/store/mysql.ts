@@ -9,20 +9,9 @@ import { mysqlProcesses } from './processes-mysql.js';
 import { MysqlRooms } from './rooms-mysql.js';
 import type { ProcessStore, ScheduleStore } from './schedule-types.js';
 import { mysqlSchedules } from './schedules-mysql.js';
+import { PartsStore } from './store-parts.js';
 import { MysqlTelemetry } from './telemetry-mysql.js';
-import type {
-  ChatLogRow,
-  DeviceKey,
-  DeviceRow,
-  HandshakeIdentity,
-  KnownStatus,
-  PingRow,
-  RoomKey,
-  RoomRow,
-  RoomStatusRow,
-  Store,
-  SystemSampleRow,
-} from './types.js';
+import type { Store } from './types.js';
 
 export interface MysqlStoreOptions {
   connectTimeoutMs?: number;
@@ -91,7 +80,7 @@ function redact(u: URL): string {
 }
 
 /** Assembles the store from its parts: devices-, rooms-, telemetry-, schedules-, processes-mysql.ts. */
-class MysqlStoreImpl implements MysqlStore {
+class MysqlStoreImpl extends PartsStore implements MysqlStore {
   private scheduleStore: ScheduleStore | undefined;
   private processStore: ProcessStore | undefined;
   get schedules(): ScheduleStore {
@@ -104,19 +93,20 @@ class MysqlStoreImpl implements MysqlStore {
   }
   readonly dialect = 'mysql' as const;
   lastMigration: MigrationReport | undefined;
-  private readonly devices: MysqlDevices;
-  private readonly rooms: MysqlRooms;
-  private readonly telemetry: MysqlTelemetry;
+  protected readonly parts: { devices: MysqlDevices; rooms: MysqlRooms; telemetry: MysqlTelemetry };
   private closed = false;
 
   constructor(
     private readonly pool: Pool,
     private readonly clock: Pick<Clock, 'now'>,
   ) {
+    super();
     const now = () => this.now();
-    this.devices = new MysqlDevices(pool, now);
-    this.rooms = new MysqlRooms(pool, now);
-    this.telemetry = new MysqlTelemetry(pool, now);
+    this.parts = {
+      devices: new MysqlDevices(pool, now),
+      rooms: new MysqlRooms(pool, now),
+      telemetry: new MysqlTelemetry(pool, now),
+    };
   }
 
   private now(): string {
@@ -130,7 +120,7 @@ class MysqlStoreImpl implements MysqlStore {
     } finally {
       conn.release();
     }
-    this.telemetry.forgetSchemaFacts();
+    this.parts.telemetry.forgetSchemaFacts();
   }
 
   async ping(): Promise<void> {
@@ -143,63 +133,7 @@ class MysqlStoreImpl implements MysqlStore {
     await this.pool.end();
   }
 
-  registerDevice(identity: HandshakeIdentity): Promise<{ device: DeviceRow; created: boolean }> {
-    return this.devices.registerDevice(identity);
-  }
-
-  getDevice(key: DeviceKey): Promise<DeviceRow | undefined> {
-    return this.devices.getDevice(key);
-  }
-
-  getDevices(keys: readonly DeviceKey[]): Promise<DeviceRow[]> {
-    return this.devices.getDevices(keys);
-  }
-
-  listDevices(): Promise<DeviceRow[]> {
-    return this.devices.listDevices();
-  }
-
-  setDeviceStatus(key: DeviceKey, status: KnownStatus, reason?: string): Promise<DeviceRow> {
-    return this.devices.setDeviceStatus(key, status, reason);
-  }
-
-  getRoom(key: RoomKey): Promise<RoomRow | undefined> {
-    return this.rooms.getRoom(key);
-  }
-
-  registerRoom(key: RoomKey, roomName: string, status: KnownStatus): Promise<{ room: RoomRow; created: boolean }> {
-    return this.rooms.registerRoom(key, roomName, status);
-  }
-
-  listRooms(filter?: { botName?: string; status?: string }): Promise<RoomRow[]> {
-    return this.rooms.listRooms(filter);
-  }
-
-  roomStatuses(botName: string): Promise<RoomStatusRow[]> {
-    return this.rooms.roomStatuses(botName);
-  }
-
-  setRoomStatus(botName: string, roomId: string, status: KnownStatus, deviceId?: string): Promise<number> {
-    return this.rooms.setRoomStatus(botName, roomId, status, deviceId);
-  }
-
-  insertChatLogs(rows: readonly ChatLogRow[]): Promise<void> {
-    return this.telemetry.insertChatLogs(rows);
-  }
-
   async chatHistory(q: ChatHistoryQuery): Promise<ChatHistoryEntry[]> {
     return await chatHistoryMysql(this.pool, q);
-  }
-
-  insertPings(rows: readonly PingRow[]): Promise<void> {
-    return this.telemetry.insertPings(rows);
-  }
-
-  insertSystemSamples(rows: readonly SystemSampleRow[]): Promise<void> {
-    return this.telemetry.insertSystemSamples(rows);
-  }
-
-  pruneTelemetry(before: number): Promise<{ pings: number; samples: number }> {
-    return this.telemetry.pruneTelemetry(before);
   }
 }

@@ -1,14 +1,12 @@
 /** kb_rooms on MariaDB/MySQL: a room's standing (auto-registration, lookups, approval; PROTOCOL §7.8, §8.2). */
 import { KeyConflictError, ROOM_KEY_HINT } from './errors.js';
-import { MysqlQueries } from './query-mysql.js';
+import { MysqlPart } from './part-mysql.js';
 import { ROOM_SELECT, roomAutoDescription, roomListSql, toRoomRow, toRoomStatusRows } from './rows.js';
-import type { KnownStatus, RoomKey, RoomRow, RoomStatusRow, Store } from './types.js';
+import type { RoomStanding } from './store-parts.js';
+import type { KnownStatus, RoomKey, RoomRow, RoomStatusRow } from './types.js';
 
 /** Room standing for the MySQL store (mysql.ts). */
-export class MysqlRooms
-  extends MysqlQueries
-  implements Pick<Store, 'getRoom' | 'registerRoom' | 'listRooms' | 'roomStatuses' | 'setRoomStatus'>
-{
+export class MysqlRooms extends MysqlPart implements RoomStanding {
   private async selectRoom(key: RoomKey): Promise<RoomRow | undefined> {
     const [raw] = await this.rows(
       `SELECT ${ROOM_SELECT} FROM kb_rooms WHERE room_id = ? AND bot_name = ? AND device_id = ?`,

@@ -1,13 +1,12 @@
 /** kb_rooms on SQLite: a room's standing (auto-registration, lookups, approval; PROTOCOL §7.8, §8.2). */
 import type Database from 'better-sqlite3';
 import { KeyConflictError, ROOM_KEY_HINT } from './errors.js';
+import { isUniqueViolation, SqlitePart } from './part-sqlite.js';
 import { ROOM_SELECT, roomAutoDescription, roomListSql, toRoomRow, toRoomStatusRows } from './rows.js';
-import type { KnownStatus, RoomKey, RoomRow, RoomStatusRow, Store } from './types.js';
-import { isUniqueViolation } from './unique-violation-sqlite.js';
+import type { RoomStanding } from './store-parts.js';
+import type { KnownStatus, RoomKey, RoomRow, RoomStatusRow } from './types.js';
 
-type Statements = ReturnType<typeof prepare>;
-
-function prepare(db: Database.Database) {
+function prepareRooms(db: Database.Database) {
   return {
     getRoom: db.prepare(`SELECT ${ROOM_SELECT} FROM kb_rooms WHERE room_id = ? AND bot_name = ? AND device_id = ?`),
     // rows as arrays: no per-row object or date parsing on the 5 s refresh of every cached room
@@ -35,22 +34,9 @@ function prepare(db: Database.Database) {
   };
 }
 
-/** Room standing for the SQLite store (sqlite.ts), which builds it anew after each migrate(). */
-export class SqliteRooms
-  implements Pick<Store, 'getRoom' | 'registerRoom' | 'listRooms' | 'roomStatuses' | 'setRoomStatus'>
-{
-  private stmts: Statements | undefined;
-
-  constructor(
-    private readonly db: Database.Database,
-    private readonly now: () => string,
-  ) {}
-
-  /** Prepared on first use: preparing needs the tables, which migrate() creates. */
-  private get s(): Statements {
-    this.stmts ??= prepare(this.db);
-    return this.stmts;
-  }
+/** Room standing for the SQLite store (sqlite.ts). */
+export class SqliteRooms extends SqlitePart<ReturnType<typeof prepareRooms>> implements RoomStanding {
+  protected readonly prepare = prepareRooms;
 
   async getRoom(key: RoomKey): Promise<RoomRow | undefined> {
     const raw = this.s.getRoom.get(key.roomId, key.botName, key.deviceId);

@@ -11,20 +11,9 @@ import { sqliteProcesses } from './processes-sqlite.js';
 import { SqliteRooms } from './rooms-sqlite.js';
 import type { ProcessStore, ScheduleStore } from './schedule-types.js';
 import { sqliteSchedules } from './schedules-sqlite.js';
+import { PartsStore, type StoreParts } from './store-parts.js';
 import { SqliteTelemetry } from './telemetry-sqlite.js';
-import type {
-  ChatLogRow,
-  DeviceKey,
-  DeviceRow,
-  HandshakeIdentity,
-  KnownStatus,
-  PingRow,
-  RoomKey,
-  RoomRow,
-  RoomStatusRow,
-  Store,
-  SystemSampleRow,
-} from './types.js';
+import type { Store } from './types.js';
 
 export interface StoreOptions {
   /** time source for created_at/updated_at and the like (tests pass a fake) */
@@ -56,15 +45,8 @@ export function openSqliteStore(file: string, opts: StoreOptions = {}): SqliteSt
   return new SqliteStoreImpl(db, opts.clock ?? { now: Date.now });
 }
 
-/** The parts that prepare statements; each prepares its own on first use. */
-interface Parts {
-  devices: SqliteDevices;
-  rooms: SqliteRooms;
-  telemetry: SqliteTelemetry;
-}
-
 /** Assembles the store from its parts: devices-, rooms-, telemetry-, schedules-, processes-sqlite.ts. */
-class SqliteStoreImpl implements SqliteStore {
+class SqliteStoreImpl extends PartsStore implements SqliteStore {
   private scheduleStore: ScheduleStore | undefined;
   private processStore: ProcessStore | undefined;
   get schedules(): ScheduleStore {
@@ -77,7 +59,8 @@ class SqliteStoreImpl implements SqliteStore {
   }
   readonly dialect = 'sqlite' as const;
   lastMigration: MigrationReport | undefined;
-  private p: Parts;
+  /** each part prepares its statements on first use */
+  protected parts: StoreParts;
   private readonly selectOne: Database.Statement;
   private closed = false;
 
@@ -85,11 +68,12 @@ class SqliteStoreImpl implements SqliteStore {
     private readonly db: Database.Database,
     private readonly clock: Pick<Clock, 'now'>,
   ) {
+    super();
     this.selectOne = db.prepare('SELECT 1');
-    this.p = this.parts();
+    this.parts = this.buildParts();
   }
 
-  private parts(): Parts {
+  private buildParts(): StoreParts {
     const now = () => this.now();
     return {
       devices: new SqliteDevices(this.db, now),
@@ -104,7 +88,7 @@ class SqliteStoreImpl implements SqliteStore {
 
   async migrate(): Promise<void> {
     this.lastMigration = migrateSqlite(this.db);
-    this.p = this.parts(); // columns may have changed under the old statements
+    this.parts = this.buildParts(); // columns may have changed under the old statements
   }
 
   async ping(): Promise<void> {
@@ -117,63 +101,7 @@ class SqliteStoreImpl implements SqliteStore {
     this.db.close();
   }
 
-  registerDevice(identity: HandshakeIdentity): Promise<{ device: DeviceRow; created: boolean }> {
-    return this.p.devices.registerDevice(identity);
-  }
-
-  getDevice(key: DeviceKey): Promise<DeviceRow | undefined> {
-    return this.p.devices.getDevice(key);
-  }
-
-  getDevices(keys: readonly DeviceKey[]): Promise<DeviceRow[]> {
-    return this.p.devices.getDevices(keys);
-  }
-
-  listDevices(): Promise<DeviceRow[]> {
-    return this.p.devices.listDevices();
-  }
-
-  setDeviceStatus(key: DeviceKey, status: KnownStatus, reason?: string): Promise<DeviceRow> {
-    return this.p.devices.setDeviceStatus(key, status, reason);
-  }
-
-  getRoom(key: RoomKey): Promise<RoomRow | undefined> {
-    return this.p.rooms.getRoom(key);
-  }
-
-  registerRoom(key: RoomKey, roomName: string, status: KnownStatus): Promise<{ room: RoomRow; created: boolean }> {
-    return this.p.rooms.registerRoom(key, roomName, status);
-  }
-
-  listRooms(filter?: { botName?: string; status?: string }): Promise<RoomRow[]> {
-    return this.p.rooms.listRooms(filter);
-  }
-
-  roomStatuses(botName: string): Promise<RoomStatusRow[]> {
-    return this.p.rooms.roomStatuses(botName);
-  }
-
-  setRoomStatus(botName: string, roomId: string, status: KnownStatus, deviceId?: string): Promise<number> {
-    return this.p.rooms.setRoomStatus(botName, roomId, status, deviceId);
-  }
-
-  insertChatLogs(rows: readonly ChatLogRow[]): Promise<void> {
-    return this.p.telemetry.insertChatLogs(rows);
-  }
-
   async chatHistory(q: ChatHistoryQuery): Promise<ChatHistoryEntry[]> {
     return chatHistorySqlite(this.db, q);
-  }
-
-  insertPings(rows: readonly PingRow[]): Promise<void> {
-    return this.p.telemetry.insertPings(rows);
-  }
-
-  insertSystemSamples(rows: readonly SystemSampleRow[]): Promise<void> {
-    return this.p.telemetry.insertSystemSamples(rows);
-  }
-
-  pruneTelemetry(before: number): Promise<{ pings: number; samples: number }> {
-    return this.p.telemetry.pruneTelemetry(before);
   }
 }

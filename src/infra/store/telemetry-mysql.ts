@@ -1,6 +1,6 @@
 /** kb_chat_logs, kb_ping_monitor and kb_system_monitor on MariaDB/MySQL: the telemetry writer's batches and retention. */
 import { kstDateTime } from './kst.js';
-import { MysqlQueries } from './query-mysql.js';
+import { MysqlPart } from './part-mysql.js';
 import {
   CHAT_LOG_COLUMNS,
   type ChatLogNullability,
@@ -11,7 +11,8 @@ import {
   SYSTEM_SAMPLE_COLUMNS,
   systemSampleValues,
 } from './rows.js';
-import type { ChatLogRow, PingRow, Store, SystemSampleRow } from './types.js';
+import type { TelemetryWrites } from './store-parts.js';
+import type { ChatLogRow, PingRow, SystemSampleRow } from './types.js';
 
 /** Rows per multi-row INSERT. */
 const BATCH_ROWS = 500;
@@ -25,10 +26,7 @@ interface SchemaFacts {
 }
 
 /** Log and telemetry writes for the MySQL store (mysql.ts). */
-export class MysqlTelemetry
-  extends MysqlQueries
-  implements Pick<Store, 'insertChatLogs' | 'insertPings' | 'insertSystemSamples' | 'pruneTelemetry'>
-{
+export class MysqlTelemetry extends MysqlPart implements TelemetryWrites {
   private facts: Promise<SchemaFacts> | undefined;
 
   /** After migrate(): the tables may have changed, so the facts are read again on next need. */

@@ -1,6 +1,7 @@
 /** kb_chat_logs, kb_ping_monitor and kb_system_monitor on SQLite: the telemetry writer's batches and retention. */
 import type Database from 'better-sqlite3';
 import { kstDateTime } from './kst.js';
+import { SqlitePart } from './part-sqlite.js';
 import {
   CHAT_LOG_COLUMNS,
   type ChatLogNullability,
@@ -11,13 +12,12 @@ import {
   SYSTEM_SAMPLE_COLUMNS,
   systemSampleValues,
 } from './rows.js';
-import type { ChatLogRow, PingRow, Store, SystemSampleRow } from './types.js';
-
-type Statements = ReturnType<typeof prepare>;
+import type { TelemetryWrites } from './store-parts.js';
+import type { ChatLogRow, PingRow, SystemSampleRow } from './types.js';
 
 const CHAT_ROWS_PER_INSERT = 25;
 
-function prepare(db: Database.Database) {
+function prepareTelemetry(db: Database.Database) {
   const nullable = (column: string): boolean =>
     (
       db.prepare('SELECT "notnull" FROM pragma_table_info(?) WHERE name = ?').get('kb_chat_logs', column) as
@@ -45,22 +45,9 @@ function prepare(db: Database.Database) {
   };
 }
 
-/** Log and telemetry writes for the SQLite store (sqlite.ts), which builds them anew after each migrate(). */
-export class SqliteTelemetry
-  implements Pick<Store, 'insertChatLogs' | 'insertPings' | 'insertSystemSamples' | 'pruneTelemetry'>
-{
-  private stmts: Statements | undefined;
-
-  constructor(
-    private readonly db: Database.Database,
-    private readonly now: () => string,
-  ) {}
-
-  /** Prepared on first use: preparing needs the tables, which migrate() creates. */
-  private get s(): Statements {
-    this.stmts ??= prepare(this.db);
-    return this.stmts;
-  }
+/** Log and telemetry writes for the SQLite store (sqlite.ts). */
+export class SqliteTelemetry extends SqlitePart<ReturnType<typeof prepareTelemetry>> implements TelemetryWrites {
+  protected readonly prepare = prepareTelemetry;
 
   /**
    * Batches are one transaction around a prepared single-row insert: in SQLite that is one

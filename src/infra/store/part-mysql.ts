@@ -1,11 +1,11 @@
-/** The query helpers the MySQL store's parts share: plain statements, row reads, and upserts retried on deadlock. */
+/** What the MySQL store's parts share: the pool, the clock, plain statements, row reads and upserts retried on deadlock. */
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 
 const ER_LOCK_DEADLOCK = 1213;
 const ER_LOCK_WAIT_TIMEOUT = 1205;
 
 /** Base of the devices, rooms and telemetry parts of the MySQL store (mysql.ts). */
-export abstract class MysqlQueries {
+export abstract class MysqlPart {
   constructor(
     protected readonly pool: Pool,
     protected readonly now: () => string,
