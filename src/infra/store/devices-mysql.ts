@@ -1,4 +1,4 @@
-/** kb_bot_devices on MariaDB/MySQL: a phone's standing (handshake registration, lookups, approval; PROTOCOL §7.3, §8.1). */
+/** kb_bot_devices on MariaDB/MySQL: a phone's standing (registration, lookups, approval; PROTOCOL §7.3, §8.1). */
 import { DEVICE_KEY_HINT, KeyConflictError } from './errors.js';
 import { MysqlPart } from './part-mysql.js';
 import { DEVICE_SELECT, toDeviceRow } from './rows.js';

@@ -1,4 +1,4 @@
-/** kb_bot_devices on SQLite: a phone's standing (handshake registration, lookups, approval; PROTOCOL §7.3, §8.1). */
+/** kb_bot_devices on SQLite: a phone's standing (registration, lookups, approval; PROTOCOL §7.3, §8.1). */
 import type Database from 'better-sqlite3';
 import { DEVICE_KEY_HINT, KeyConflictError } from './errors.js';
 import { isUniqueViolation, SqlitePart } from './part-sqlite.js';

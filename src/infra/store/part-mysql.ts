@@ -1,4 +1,4 @@
-/** What the MySQL store's parts share: the pool, the clock, plain statements, row reads and upserts retried on deadlock. */
+/** What the MySQL store's parts share: pool, clock, statements, row reads, upserts retried on deadlock. */
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 
 const ER_LOCK_DEADLOCK = 1213;

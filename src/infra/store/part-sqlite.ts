@@ -1,7 +1,7 @@
-/** What the SQLite store's parts share: the database, the clock, statements prepared on first use, unique-key errors. */
+/** What the SQLite store's parts share: database, clock, statements prepared on first use, unique-key errors. */
 import type Database from 'better-sqlite3';
 
-/** Base of the devices, rooms and telemetry parts of the SQLite store (sqlite.ts), which builds them anew after each migrate(). */
+/** Base of the SQLite store's devices, rooms and telemetry parts; sqlite.ts builds them anew after each migrate(). */
 export abstract class SqlitePart<Statements> {
   private stmts: Statements | undefined;
   /** builds the part's statements; `s` calls it once */

@@ -1,4 +1,4 @@
-/** How both stores (sqlite.ts, mysql.ts) hand the Store calls to their parts: device and room standing, log and telemetry writes. */
+/** How sqlite.ts and mysql.ts hand Store calls to their parts: device and room standing, log and telemetry writes. */
 import type {
   ChatLogRow,
   DeviceKey,

@@ -1,4 +1,4 @@
-/** kb_chat_logs, kb_ping_monitor and kb_system_monitor on MariaDB/MySQL: the telemetry writer's batches and retention. */
+/** kb_chat_logs, kb_ping_monitor, kb_system_monitor on MariaDB/MySQL: the telemetry writer's batches, retention. */
 import { kstDateTime } from './kst.js';
 import { MysqlPart } from './part-mysql.js';
 import {

@@ -1,4 +1,4 @@
-/** MariaDB/MySQL forms of the standing and telemetry tables (PROTOCOL §8.1–§8.5): devices, rooms, chat logs, monitors. */
+/** MariaDB/MySQL forms of the standing and telemetry tables (PROTOCOL §8.1–§8.5): devices, rooms, logs, monitors. */
 import type { TableSpec } from './mysql-table-spec.js';
 
 const STATUS_ENUM = "ENUM('pending','approved','denied','revoked','blocked')";
