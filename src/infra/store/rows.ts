@@ -87,6 +87,24 @@ export function roomAutoDescription(botName: string, deviceId: string): string {
   return `자동 등록: ${botName} / ${deviceId.slice(0, 8)}`;
 }
 
+/** The admin room list, optionally narrowed to one bot and/or one status (both dialects). */
+export function roomListSql(filter: { botName?: string; status?: string }): { sql: string; params: string[] } {
+  const where: string[] = [];
+  const params: string[] = [];
+  if (filter.botName !== undefined) {
+    where.push('bot_name = ?');
+    params.push(filter.botName);
+  }
+  if (filter.status !== undefined) {
+    where.push('status = ?');
+    params.push(filter.status);
+  }
+  // (the second line's indentation is part of the SQL text both stores have always sent)
+  const sql = `SELECT ${ROOM_SELECT} FROM kb_rooms${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
+                 ORDER BY bot_name, room_id, device_id`;
+  return { sql, params };
+}
+
 /** A NaN or Infinity would make the whole batch fail; telemetry numbers degrade to 0 instead. */
 function num(v: number): number {
   return Number.isFinite(v) ? v : 0;

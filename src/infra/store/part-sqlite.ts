@@ -1,0 +1,26 @@
+/** What the SQLite store's parts share: database, clock, statements prepared on first use, unique-key errors. */
+import type Database from 'better-sqlite3';
+
+/** Base of the SQLite store's devices, rooms and telemetry parts; sqlite.ts builds them anew after each migrate(). */
+export abstract class SqlitePart<Statements> {
+  private stmts: Statements | undefined;
+  /** builds the part's statements; `s` calls it once */
+  protected abstract readonly prepare: (db: Database.Database) => Statements;
+
+  constructor(
+    protected readonly db: Database.Database,
+    protected readonly now: () => string,
+  ) {}
+
+  /** Prepared on first use: preparing needs the tables, which migrate() creates. */
+  protected get s(): Statements {
+    this.stmts ??= this.prepare(this.db);
+    return this.stmts;
+  }
+}
+
+/** Whether a better-sqlite3 error is an insert hitting a UNIQUE or PRIMARY KEY constraint. */
+export function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
