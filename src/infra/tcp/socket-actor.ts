@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { fromCallback } from 'xstate';
 import type { SocketCommand, SocketEvent, SocketInput, SocketOut } from '../../actors/connection.js';
-import { LineFramer } from '../../protocol/index.js';
+import { LineFramer, type PushResult } from '../../protocol/index.js';
 
 /** What the listener hands a connection actor: the socket and its output bound. */
 export interface SocketHandle {
@@ -92,7 +92,13 @@ class SocketPump {
 
   /** The lines of one push go to the connection as ONE event (LINE for one, LINES for more). */
   private push(bytes: Buffer): boolean {
-    const result = this.framer.push(bytes, collect);
+    let result: PushResult;
+    try {
+      result = this.framer.push(bytes, collect);
+    } catch (error) {
+      framed = []; // the lines of a failed push must never reach another socket's connection
+      throw error;
+    }
     // the lines before an overflow still count, in order
     if (framed.length > 0) {
       const lines = framed;
