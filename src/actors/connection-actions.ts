@@ -67,9 +67,10 @@ export function handshakeCompleteOf(context: ConnectionContext): string {
 /** PROTOCOL §4.6 [REC], §7.11: a server ping, remembered for its round trip. */
 export function pingOf(context: ConnectionContext): string {
   const now = context.ports.clock.now();
+  // A new array of exactly its length (concat), not push/shift or a spread literal: those reserve
+  // 17 or more slots, and every idle connection keeps this array (DESIGN.md §6).
   const issued = context.issuedPings;
-  issued.push(now);
-  if (issued.length > ISSUED_PINGS_KEPT) issued.shift();
+  context.issuedPings = (issued.length < ISSUED_PINGS_KEPT ? issued : issued.slice(1)).concat(now);
   context.ports.pingSent();
   context.ports.sent('ping');
   return pingLine(context.handshake!.botName, now, context.framing);

@@ -87,18 +87,41 @@ export class Admission {
     d.inspection?.attach(actor);
     this.handshaking.add(actor);
     this.all.add(actor);
-    actor.subscribe({
-      complete: () => {
-        this.handshaking.delete(actor);
-        this.all.delete(actor);
-      },
-      error: (err) => {
-        this.handshaking.delete(actor);
-        this.all.delete(actor);
-        log.error({ err, peer }, 'connection actor failed');
-        socket.destroy();
-      },
-    });
+    actor.subscribe(new ConnectionWatch(this, actor, socket, peer));
     actor.start();
+  }
+
+  /** The actor ended (done, stopped or failed): it leaves the sets. */
+  ended(actor: ConnectionActor): void {
+    this.handshaking.delete(actor);
+    this.all.delete(actor);
+  }
+
+  /** the `client` log category */
+  get log(): Logger {
+    return this.deps.log;
+  }
+}
+
+/**
+ * A connection actor's observer (DESIGN.md §2: every root gets `subscribe({ error })`). Methods
+ * on one small object rather than closures per socket: thousands of idle phones each keep one.
+ */
+class ConnectionWatch {
+  constructor(
+    private readonly admission: Admission,
+    private readonly actor: ConnectionActor,
+    private readonly socket: net.Socket,
+    private readonly peer: string,
+  ) {}
+
+  complete(): void {
+    this.admission.ended(this.actor);
+  }
+
+  error(err: unknown): void {
+    this.admission.ended(this.actor);
+    this.admission.log.error({ err, peer: this.peer }, 'connection actor failed');
+    this.socket.destroy();
   }
 }

@@ -62,7 +62,13 @@ export class DeviceDirectory {
       const { device, created } = await this.store.registerDevice(identityOf(h));
       this.unregistered.delete(DeviceDirectory.key(h));
       const known = this.remember(device);
-      return { ...known, message: standingMessage(device.status, created) };
+      // a literal, not a spread: V8 gives each `{ ...known, message }` a hidden class of its own,
+      // and every connection keeps its verdict (DESIGN.md §6)
+      return {
+        status: known.status,
+        maxMessageSize: known.maxMessageSize,
+        message: standingMessage(device.status, created),
+      };
     } catch (error) {
       this.metrics.storeErrors.inc({ op: 'registerDevice' });
       this.unregistered.set(DeviceDirectory.key(h), h);

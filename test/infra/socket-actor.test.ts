@@ -63,4 +63,41 @@ describe('socket actor: direct writes, corked per tick', () => {
     parent.stop();
     expect(out.write).toBeNull();
   });
+
+  // DESIGN.md §6: with thousands of idle phones, closures per socket are a measurable share of
+  // the heap (`npm run bench -- --idle N`), so the listeners are module functions shared by all.
+  test('every socket gets the same listener functions, not closures of its own; cleanup removes them', async () => {
+    const events = ['data', 'end', 'close', 'error'] as const;
+    const sockets = [(await pair()).server, (await pair()).server];
+    const before = sockets.map((socket) => new Map(events.map((e) => [e, socket.listeners(e)])));
+    const added = (i: number, e: (typeof events)[number]) =>
+      sockets[i]!.listeners(e).filter((listener) => !before[i]!.get(e)!.includes(listener));
+    const parents = sockets.map((socket) =>
+      createActor(
+        createMachine({
+          invoke: {
+            id: 'socket',
+            src: socketActor,
+            input: {
+              socket: { socket, maxOutboundBytes: 1 << 20, destroyDelayMs: 10 },
+              limit: 1024,
+              out: { write: null },
+            },
+          },
+        }),
+      ).start(),
+    );
+    for (const e of events) {
+      expect(added(0, e)).toHaveLength(1);
+      expect(added(1, e)).toEqual(added(0, e));
+    }
+    for (const parent of parents) parent.stop();
+    for (const e of ['data', 'end', 'close'] as const) {
+      expect(added(0, e)).toEqual([]);
+      expect(added(1, e)).toEqual([]);
+    }
+    // an error listener stays (a late ECONNRESET must not become an uncaught exception), shared too
+    expect(added(0, 'error')).toHaveLength(1);
+    expect(added(1, 'error')).toEqual(added(0, 'error'));
+  });
 });

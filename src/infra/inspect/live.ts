@@ -29,13 +29,15 @@ export class LiveInspection implements Inspection {
   attach(actor: AnyActorRef): void {
     if (this.roots.has(actor)) return;
     this.roots.set(actor, this.on ? this.observe(actor) : undefined);
-    const leave = () => {
-      const subscription = this.roots.get(actor);
-      this.roots.delete(actor);
-      // XState reports the final snapshot after it has told the observers: stay for that
-      if (subscription !== undefined) queueMicrotask(() => subscription.unsubscribe());
-    };
-    actor.subscribe({ complete: leave, error: leave });
+    actor.subscribe(new Departure(this, actor));
+  }
+
+  /** The actor stopped or failed: it leaves the set. */
+  left(actor: AnyActorRef): void {
+    const subscription = this.roots.get(actor);
+    this.roots.delete(actor);
+    // XState reports the final snapshot after it has told the observers: stay for that
+    if (subscription !== undefined) queueMicrotask(() => subscription.unsubscribe());
   }
 
   setEnabled(on: boolean): void {
@@ -55,5 +57,24 @@ export class LiveInspection implements Inspection {
     const subscription = actor.system.inspect(this.observer);
     this.observer({ type: '@xstate.actor', actorRef: actor, rootId: actor.sessionId });
     return subscription;
+  }
+}
+
+/**
+ * Tells the inspection when an attached actor ends. Methods on one small object rather than a
+ * closure per actor: every connection is attached, and thousands of idle phones each keep one.
+ */
+class Departure {
+  constructor(
+    private readonly inspection: LiveInspection,
+    private readonly actor: AnyActorRef,
+  ) {}
+
+  complete(): void {
+    this.inspection.left(this.actor);
+  }
+
+  error(): void {
+    this.inspection.left(this.actor);
   }
 }
