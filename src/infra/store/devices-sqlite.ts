@@ -1,12 +1,16 @@
 /** kb_bot_devices on SQLite: a phone's standing (registration, lookups, approval; PROTOCOL §7.3, §8.1). */
 import type Database from 'better-sqlite3';
 import { DEVICE_KEY_HINT, KeyConflictError } from './errors.js';
-import { isUniqueViolation, SqlitePart } from './part-sqlite.js';
+import { isUniqueViolation, SqlitePart, type Statements } from './part-sqlite.js';
 import { DEVICE_SELECT, toDeviceRow } from './rows.js';
 import type { DeviceStanding } from './store-parts.js';
 import type { DeviceKey, DeviceRow, HandshakeIdentity, KnownStatus } from './types.js';
 
-function prepareDevices(db: Database.Database) {
+type DevicesStatements = Statements<
+  'getDevice' | 'listDevices' | 'deviceHolder' | 'touchDevice' | 'insertDevice' | 'setDeviceStatus'
+>;
+
+function prepareDevices(db: Database.Database): DevicesStatements {
   return {
     getDevice: db.prepare(`SELECT ${DEVICE_SELECT} FROM kb_bot_devices WHERE bot_name = ? AND device_id = ?`),
     listDevices: db.prepare(`SELECT ${DEVICE_SELECT} FROM kb_bot_devices ORDER BY bot_name, device_id`),
@@ -35,7 +39,7 @@ function prepareDevices(db: Database.Database) {
 }
 
 /** Device standing for the SQLite store (sqlite.ts). */
-export class SqliteDevices extends SqlitePart<ReturnType<typeof prepareDevices>> implements DeviceStanding {
+export class SqliteDevices extends SqlitePart<DevicesStatements> implements DeviceStanding {
   protected readonly prepare = prepareDevices;
 
   async registerDevice(identity: HandshakeIdentity): Promise<{ device: DeviceRow; created: boolean }> {

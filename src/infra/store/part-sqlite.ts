@@ -1,11 +1,17 @@
 /** What the SQLite store's parts share: database, clock, statements prepared on first use, unique-key errors. */
 import type Database from 'better-sqlite3';
 
+/**
+ * A part's prepared statements by name. Spelled out (not inferred from `db.prepare`) so that the
+ * declaration build (`npm run build`, declaration: true) can name the type in `extends SqlitePart<…>`.
+ */
+export type Statements<K extends string> = Record<K, Database.Statement>;
+
 /** Base of the SQLite store's devices, rooms and telemetry parts; sqlite.ts builds them anew after each migrate(). */
-export abstract class SqlitePart<Statements> {
-  private stmts: Statements | undefined;
+export abstract class SqlitePart<S> {
+  private stmts: S | undefined;
   /** builds the part's statements; `s` calls it once */
-  protected abstract readonly prepare: (db: Database.Database) => Statements;
+  protected abstract readonly prepare: (db: Database.Database) => S;
 
   constructor(
     protected readonly db: Database.Database,
@@ -13,7 +19,7 @@ export abstract class SqlitePart<Statements> {
   ) {}
 
   /** Prepared on first use: preparing needs the tables, which migrate() creates. */
-  protected get s(): Statements {
+  protected get s(): S {
     this.stmts ??= this.prepare(this.db);
     return this.stmts;
   }

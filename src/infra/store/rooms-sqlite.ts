@@ -1,12 +1,16 @@
 /** kb_rooms on SQLite: a room's standing (auto-registration, lookups, approval; PROTOCOL §7.8, §8.2). */
 import type Database from 'better-sqlite3';
 import { KeyConflictError, ROOM_KEY_HINT } from './errors.js';
-import { isUniqueViolation, SqlitePart } from './part-sqlite.js';
+import { isUniqueViolation, SqlitePart, type Statements } from './part-sqlite.js';
 import { ROOM_SELECT, roomAutoDescription, roomListSql, toRoomRow, toRoomStatusRows } from './rows.js';
 import type { RoomStanding } from './store-parts.js';
 import type { KnownStatus, RoomKey, RoomRow, RoomStatusRow } from './types.js';
 
-function prepareRooms(db: Database.Database) {
+type RoomsStatements = Statements<
+  'getRoom' | 'roomStatuses' | 'roomHolder' | 'insertRoom' | 'setRoomStatusAll' | 'setRoomStatusOne'
+>;
+
+function prepareRooms(db: Database.Database): RoomsStatements {
   return {
     getRoom: db.prepare(`SELECT ${ROOM_SELECT} FROM kb_rooms WHERE room_id = ? AND bot_name = ? AND device_id = ?`),
     // rows as arrays: no per-row object or date parsing on the 5 s refresh of every cached room
@@ -35,7 +39,7 @@ function prepareRooms(db: Database.Database) {
 }
 
 /** Room standing for the SQLite store (sqlite.ts). */
-export class SqliteRooms extends SqlitePart<ReturnType<typeof prepareRooms>> implements RoomStanding {
+export class SqliteRooms extends SqlitePart<RoomsStatements> implements RoomStanding {
   protected readonly prepare = prepareRooms;
 
   async getRoom(key: RoomKey): Promise<RoomRow | undefined> {

@@ -1,7 +1,7 @@
 /** kb_chat_logs, kb_ping_monitor and kb_system_monitor on SQLite: the telemetry writer's batches and retention. */
 import type Database from 'better-sqlite3';
 import { kstDateTime } from './kst.js';
-import { SqlitePart } from './part-sqlite.js';
+import { SqlitePart, type Statements } from './part-sqlite.js';
 import {
   CHAT_LOG_COLUMNS,
   type ChatLogNullability,
@@ -17,7 +17,11 @@ import type { ChatLogRow, PingRow, SystemSampleRow } from './types.js';
 
 const CHAT_ROWS_PER_INSERT = 25;
 
-function prepareTelemetry(db: Database.Database) {
+type TelemetryStatements = Statements<
+  'insertChatLog' | 'insertChatLogMany' | 'insertPing' | 'insertSystemSample' | 'prunePings' | 'pruneSamples'
+> & { chatNullability: ChatLogNullability };
+
+function prepareTelemetry(db: Database.Database): TelemetryStatements {
   const nullable = (column: string): boolean =>
     (
       db.prepare('SELECT "notnull" FROM pragma_table_info(?) WHERE name = ?').get('kb_chat_logs', column) as
@@ -46,7 +50,7 @@ function prepareTelemetry(db: Database.Database) {
 }
 
 /** Log and telemetry writes for the SQLite store (sqlite.ts). */
-export class SqliteTelemetry extends SqlitePart<ReturnType<typeof prepareTelemetry>> implements TelemetryWrites {
+export class SqliteTelemetry extends SqlitePart<TelemetryStatements> implements TelemetryWrites {
   protected readonly prepare = prepareTelemetry;
 
   /**
