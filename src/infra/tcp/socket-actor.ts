@@ -10,6 +10,12 @@ export interface SocketHandle {
   maxOutboundBytes: number;
   /** grace between end() and destroy() so the last frame leaves (DESIGN.md §2) */
   destroyDelayMs: number;
+  /**
+   * When the corked writes of this turn may leave: the durable mailbox runs `release` right after
+   * its next grouped write is committed, so a reply never leaves before its message's finish
+   * (DESIGN.md §2 durable mailbox). Absent: at the end of the tick.
+   */
+  releaseWrites?: (release: () => void) => void;
 }
 
 function isHandle(value: unknown): value is SocketHandle {
@@ -27,6 +33,7 @@ const SLICE_BYTES = 4 * 1024;
 export const socketActor = fromCallback<SocketCommand, SocketInput>(({ input, sendBack, receive }) => {
   if (!isHandle(input.socket)) throw new TypeError('socket actor needs a SocketHandle');
   const { socket, maxOutboundBytes, destroyDelayMs } = input.socket;
+  const releaseWrites = input.socket.releaseWrites ?? ((release: () => void) => process.nextTick(release));
   const framer = new LineFramer(input.limit);
   let framerLimit = input.limit;
   let finished = false;
@@ -101,8 +108,9 @@ export const socketActor = fromCallback<SocketCommand, SocketInput>(({ input, se
   socket.on('close', onClose);
   socket.on('error', onError);
 
-  // Writes are corked for the rest of the tick: the replies of one event-loop turn leave in one
-  // write syscall instead of one each (DESIGN.md §2).
+  // Writes are corked for the rest of the tick (or until the durable mailbox has committed what
+  // this turn finished): the replies of one event-loop turn leave in one write syscall instead of
+  // one each (DESIGN.md §2).
   let corked = false;
   const uncork = () => {
     corked = false;
@@ -113,7 +121,7 @@ export const socketActor = fromCallback<SocketCommand, SocketInput>(({ input, se
     if (!corked) {
       corked = true;
       socket.cork();
-      process.nextTick(uncork);
+      releaseWrites(uncork);
     }
     socket.write(data);
     if (socket.writableLength > maxOutboundBytes) {
