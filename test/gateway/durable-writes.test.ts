@@ -81,7 +81,7 @@ function mailbox(inbox: Inbox, log: string[]) {
     inbox,
     clock: clock as unknown as Clock,
     metrics: createMetrics(),
-    log: createLoggers({ level: 'silent' }).root,
+    log: createLoggers({ level: 'silent' }).cat.message,
     replayWindowMs: 60_000,
     dedupWindowMs: 60_000,
     writeWaitMs: 60_000,
