@@ -107,7 +107,9 @@ class KillClient {
       socket.write(
         `${JSON.stringify({ clientType: 'MessengerBotR', botName, version: '3.2.1', deviceID: deviceId, deviceIP: '127.0.0.1', deviceInfo: 'bench' })}\n${queued.join('')}`,
       );
-      if (first || this.outstanding === 0) for (let k = 0; k < this.o.inflight; k++) this.send();
+      // the loop starts again on every connection: a message lost in flight at the kill never gets
+      // its reply, and waiting for it would stop this client's load for the rest of the run
+      for (let k = 0; k < this.o.inflight; k++) this.send();
     });
     socket.on('data', (chunk: Buffer) => this.framer.push(chunk, (line) => this.onLine(line)));
     socket.on('close', () => {
