@@ -1,9 +1,11 @@
 import net from 'node:net';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type HmacKeys, kstDateTime, LineFramer, sign } from '../src/protocol/index.js';
 import type { BenchArgs } from './args.js';
 import { ServerChild } from './child.js';
 import { botNameOf, channelIdOf, deviceIdOf, roomIndexOf, roomTitleOf, type ServerSpec } from './fleet.js';
+import { type Audit, audit, inboxStatuses, type SentPhase, type Suspect } from './kill-audit.js';
 
 /**
  * `npm run bench -- --kill-at S` (DESIGN.md §2 durable mailbox, tried as an operator would):
@@ -12,10 +14,15 @@ import { botNameOf, channelIdOf, deviceIdOf, roomIndexOf, roomTitleOf, type Serv
  * Every `# echo <id>` sent must be answered exactly once: reports lost and duplicated replies.
  * A message a client wrote while disconnected waits in its offline queue and is flushed right
  * behind the next handshake (PROTOCOL §6.5), before handshakeComplete.
+ *
+ * Afterwards every message without exactly one reply is looked up in the gateway's data
+ * (bench/kill-audit.ts): never accepted because it was in flight at the kill (a phone has no
+ * acknowledgements, nothing can recover it), or lost after acceptance, or duplicated.
  */
 
 const RECONNECT_MS = 300;
 const ECHO = '에코: ';
+const REQUEST = '# echo ';
 
 export interface KillResult {
   sent: number;
@@ -28,6 +35,8 @@ export interface KillResult {
   restartMs: number;
   /** the restarted server's own count of replayed messages, from its stats */
   serverStats: Record<string, number> | undefined;
+  /** where each lost or duplicated message went, from the gateway's data */
+  audit: Audit | undefined;
 }
 
 class KillClient {
@@ -35,9 +44,15 @@ class KillClient {
   private readonly framer = new LineFramer(64 * 1024 * 1024);
   private readonly replies = new Map<number, number>();
   private readonly offline: string[] = [];
+  /** where message `seq` was written (see SentPhase) */
+  private readonly phases: SentPhase[] = [];
   private seq = 0;
   private logId = 3301234567890000000n;
   private connected = false;
+  /** the socket in use was connected after the kill (to the restarted gateway) */
+  private socketAfterKill = false;
+  /** set by the harness when it has killed the first gateway */
+  killed = false;
   reconnects = 0;
   unexpected = 0;
   sending = true;
@@ -65,6 +80,16 @@ class KillClient {
     return { answered: this.replies.size, duplicated };
   }
 
+  /** Messages answered never or more than once. */
+  suspects(): Suspect[] {
+    const out: Suspect[] = [];
+    for (let s = 0; s < this.seq; s++) {
+      const replies = this.replies.get(s) ?? 0;
+      if (replies !== 1) out.push({ text: `${REQUEST}k${this.index}-${s}`, replies, phase: this.phases[s]! });
+    }
+    return out;
+  }
+
   connect(first = false): void {
     if (this.stopped) return;
     const socket = net.createConnection({ host: '127.0.0.1', port: this.port() });
@@ -73,6 +98,7 @@ class KillClient {
     socket.on('connect', () => {
       this.socket = socket;
       this.connected = true;
+      this.socketAfterKill = this.killed;
       if (!first) this.reconnects++;
       // PROTOCOL §2.1, §6.5: the handshake, then the offline queue at once, without waiting
       const botName = botNameOf(this.index, this.o.bots);
@@ -81,7 +107,9 @@ class KillClient {
       socket.write(
         `${JSON.stringify({ clientType: 'MessengerBotR', botName, version: '3.2.1', deviceID: deviceId, deviceIP: '127.0.0.1', deviceInfo: 'bench' })}\n${queued.join('')}`,
       );
-      if (first || this.outstanding === 0) for (let k = 0; k < this.o.inflight; k++) this.send();
+      // the loop starts again on every connection: a message lost in flight at the kill never gets
+      // its reply, and waiting for it would stop this client's load for the rest of the run
+      for (let k = 0; k < this.o.inflight; k++) this.send();
     });
     socket.on('data', (chunk: Buffer) => this.framer.push(chunk, (line) => this.onLine(line)));
     socket.on('close', () => {
@@ -110,7 +138,7 @@ class KillClient {
       event: 'analyze',
       data: {
         room: roomTitleOf(room),
-        text: `# echo k${this.index}-${seq}`,
+        text: `${REQUEST}k${this.index}-${seq}`,
         sender: 'Bench User',
         isGroupChat: true,
         channelId: channelIdOf(room),
@@ -122,8 +150,13 @@ class KillClient {
         auth: { ...fields, deviceID: deviceId, version: '3.2.1', signature: sign(fields, this.o.keys) },
       },
     })}\n`;
-    if (this.connected && this.socket !== undefined) this.socket.write(line);
-    else this.offline.push(line);
+    if (this.connected && this.socket !== undefined) {
+      this.phases[seq] = this.socketAfterKill ? 'after-restart' : 'before-kill';
+      this.socket.write(line);
+    } else {
+      this.phases[seq] = 'offline-queue';
+      this.offline.push(line);
+    }
   }
 
   stop(): void {
@@ -167,6 +200,10 @@ export async function runKillAt(args: BenchArgs & { killAt: number }, spec: Serv
   await sleep(args.killAt * 1000);
   const killedAtMs = performance.now() - t0;
   await child.kill();
+  for (const c of clients) c.killed = true;
+  // what the killed gateway had committed: pending rows are the ones the restart replays
+  const dbFile = join(spec.dir, 'bench.db');
+  const atKill = spec.durable ? inboxStatuses(dbFile) : new Map();
   const restartStart = performance.now();
   child = await ServerChild.start({ script: 'bench/server.ts', env: { BENCH_SERVER: JSON.stringify(restartSpec) } });
   const restartMs = performance.now() - restartStart;
@@ -193,6 +230,7 @@ export async function runKillAt(args: BenchArgs & { killAt: number }, spec: Serv
   }
   const sent = clients.reduce((n, c) => n + c.sent, 0);
   const answered = clients.reduce((n, c) => n + c.counts().answered, 0);
+  const suspects = clients.flatMap((c) => c.suspects());
   return {
     sent,
     answered,
@@ -203,6 +241,7 @@ export async function runKillAt(args: BenchArgs & { killAt: number }, spec: Serv
     killedAtMs: Math.round(killedAtMs),
     restartMs: Math.round(restartMs),
     serverStats: child.stats,
+    audit: spec.durable ? audit(suspects, atKill, dbFile, { request: REQUEST, reply: ECHO }) : undefined,
   };
 }
 

@@ -8,6 +8,7 @@ import type { ServerSpec } from './fleet.js';
 import { type FloorResult, measureActorFloor } from './floor.js';
 import { runIdle } from './idle.js';
 import { runKillAt } from './kill-at.js';
+import { describeAudit } from './kill-audit.js';
 import { type LoadResult, runLoad } from './load.js';
 import { printMicro, runMicro } from './micro/run.js';
 import { formatProfile, type ProfileSummary, summarizeProfile } from './profile-top.js';
@@ -314,7 +315,8 @@ async function killAtMain(
         `${[
           `msgbot-gateway bench --kill-at ${a.killAt}: ${a.clients} clients, ${a.inflight} in flight each, durable ${a.durable}; load ${before.join(' ')}`,
           `  killed at ${r.killedAtMs} ms, restarted in ${r.restartMs} ms (child start + approvals), ${r.reconnects} reconnects`,
-          `  replies      sent ${r.sent}, answered ${r.answered}, lost ${r.lost} (target 0), duplicated ${r.duplicated} (target 0), unexpected ${r.unexpected}`,
+          `  replies      sent ${r.sent}, answered ${r.answered}, lost ${r.lost}, duplicated ${r.duplicated} (target 0), unexpected ${r.unexpected}`,
+          ...(r.audit === undefined ? [] : describeAudit(r.audit)),
           `  restarted server counters: ${Object.entries(r.serverStats ?? {})
             .filter(([k]) => /durability|duplicates|messages_total/.test(k))
             .map(([k, v]) => `${k.replace(/^msgbot_/, '')}=${v}`)
@@ -322,7 +324,14 @@ async function killAtMain(
         ].join('\n')}\n`,
       );
     }
-    return r.lost + r.duplicated + r.unexpected === 0 ? 0 : 1;
+    // Only what was in flight at the kill may be lost (nothing can recover it); without the
+    // durable mailbox there is no record to tell, so every loss fails.
+    const c = r.audit?.byCause;
+    const failures =
+      c === undefined
+        ? r.lost + r.duplicated
+        : c['lost-after-acceptance'] + c['finished-unsent-at-kill'] + c['never-accepted-after-restart'] + c.duplicated;
+    return failures + r.unexpected === 0 ? 0 : 1;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

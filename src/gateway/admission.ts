@@ -36,6 +36,8 @@ export interface AdmissionDeps {
   /** limits.maxOutboundBytes */
   maxOutboundBytes: number;
   inspection?: Inspection;
+  /** the durable mailbox: a socket's writes leave after its next grouped write (DESIGN.md §2) */
+  writes?: { afterWrite(release: () => void): void };
   stopping(): boolean;
 }
 
@@ -50,6 +52,9 @@ export class Admission {
   private readonly handshaking = new Set<ConnectionActor>();
   /** the connection machine with its socket actor, provided once (StateMachine.provide builds a new machine) */
   private readonly logic = connectionMachine.provide({ actors: { socket: socketActor } });
+
+  /** bound once: every socket's corked writes wait for the durable mailbox's next write */
+  private readonly releaseWrites = (release: () => void) => this.deps.writes?.afterWrite(release);
 
   constructor(private readonly deps: AdmissionDeps) {}
 
@@ -80,6 +85,7 @@ export class Admission {
       }
     }
     const handle: SocketHandle = { socket, maxOutboundBytes: d.maxOutboundBytes, destroyDelayMs: 1_000 };
+    if (d.writes !== undefined) handle.releaseWrites = this.releaseWrites;
     const actor = createActor(this.logic, {
       input: { peer, ports: d.ports, settings: d.settings, socket: handle },
       clock: d.clock,

@@ -10,6 +10,12 @@ import type { Metrics } from '../infra/metrics.js';
  * Writes are grouped: one transaction per event-loop turn (setImmediate), never one per line on
  * the socket's read path. Every dispatcher event passes through here, in order, so a
  * WAIT_FOR_ROOM never overtakes the ENQUEUEs before it.
+ *
+ * Replies wait here too: a connection's writes of one turn stay corked until the next grouped
+ * write has committed (`afterWrite`), and are released in the same synchronous step right after
+ * the commit. A message's finish is buffered in the turn its reply is written, so its reply never
+ * leaves before its finish is durable: a crash in between replays the message and it is answered
+ * once, not twice. What is left is the step between the commit and the write syscall.
  */
 export interface DurableMailboxOptions<E> {
   inbox: Inbox;
@@ -36,6 +42,8 @@ export interface Recovery {
 
 export class DurableMailbox<E> {
   private pending: E[] = [];
+  /** corked socket writes waiting for the next grouped write to commit */
+  private held: (() => void)[] = [];
   private scheduled = false;
   private writing: Promise<void> | undefined;
   private pruneTimer: unknown;
@@ -60,6 +68,15 @@ export class DurableMailbox<E> {
   /** A dispatcher event; forwarded once everything appended before it is written. */
   push(event: E): void {
     this.pending.push(event);
+    this.schedule();
+  }
+
+  /**
+   * `release` (a connection's uncork) runs right after the next grouped write has committed, or
+   * has failed, or has taken writeWaitMs; at once (next turn) when nothing is buffered.
+   */
+  afterWrite(release: () => void): void {
+    this.held.push(release);
     this.schedule();
   }
 
@@ -128,7 +145,7 @@ export class DurableMailbox<E> {
 
   /** Writes and forwards everything pending (graceful stop). */
   async drain(): Promise<void> {
-    while (this.writing !== undefined || this.pending.length > 0 || this.o.inbox.buffered > 0) {
+    while (this.writing !== undefined || this.busy()) {
       if (this.writing !== undefined) await this.writing;
       else this.run();
     }
@@ -139,6 +156,10 @@ export class DurableMailbox<E> {
     this.o.clock.clearTimeout(this.pruneTimer);
     this.o.clock.clearTimeout(this.clearSeededTimer);
     await this.drain();
+  }
+
+  private busy(): boolean {
+    return this.pending.length > 0 || this.held.length > 0 || this.o.inbox.buffered > 0;
   }
 
   private schedule(): void {
@@ -156,8 +177,12 @@ export class DurableMailbox<E> {
     if (this.writing !== undefined) return; // rescheduled when the write in flight settles
     const events = this.pending;
     this.pending = [];
+    const held = this.held;
+    this.held = [];
     const result = this.write();
     if (result === undefined) {
+      // the same synchronous step as the commit: replies leave right behind their finishes
+      for (const release of held) release();
       if (events.length > 0) this.o.forward(events);
       return;
     }
@@ -168,12 +193,13 @@ export class DurableMailbox<E> {
       if (released) return;
       released = true;
       clearTimeout(timer);
+      for (const r of held) r();
       if (events.length > 0) this.o.forward(events);
     };
     const timer = setTimeout(release, this.o.writeWaitMs);
     this.writing = result.then(release, release).finally(() => {
       this.writing = undefined;
-      if (this.pending.length > 0 || this.o.inbox.buffered > 0) this.schedule();
+      if (this.busy()) this.schedule();
     });
   };
 

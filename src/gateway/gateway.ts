@@ -222,6 +222,7 @@ export class Gateway {
       maxHandshaking: config.limits.maxHandshaking,
       maxOutboundBytes: config.limits.maxOutboundBytes,
       inspection: opts.inspection,
+      writes: this.durable,
       stopping,
     });
     this.standing = new StandingRefresh({

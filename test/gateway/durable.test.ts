@@ -94,6 +94,23 @@ function recordingBot(seen: Array<{ traceId: string; text: string; row?: string 
   });
 }
 
+/** A bot whose handler waits until `open()`, then replies. */
+function heldGate() {
+  let go: () => void = () => {};
+  const gate = new Promise<void>((r) => {
+    go = r;
+  });
+  let replying = false;
+  const bot = defineBot({
+    async onMessage(ctx) {
+      await gate;
+      replying = true;
+      await ctx.reply(`done: ${ctx.message.text}`);
+    },
+  });
+  return { bot, open: () => go(), replying: () => replying };
+}
+
 describe('durable mailbox (DESIGN.md §2)', () => {
   it('stores an accepted message before the dispatcher runs it, and finishes it after', async () => {
     const f = await inboxFile();
@@ -112,6 +129,71 @@ describe('durable mailbox (DESIGN.md §2)', () => {
     c.analyze('# echo marker', { channelId: ROOM_A });
     await until(() => replies(c).includes('done: # echo marker') || replies(c).includes('에코: marker'));
     expect(rows(probe)).toHaveLength(2);
+  });
+
+  it("a reply leaves the process only after its message's finish is committed (a crash cannot answer it twice)", async () => {
+    const f = await inboxFile();
+    const inbox = await f.open();
+    const probe = await f.open();
+    const t = await start({ inbox, bots: [recordingBot([])] });
+    const c = await connect(t);
+    const statusOf = (text: string) =>
+      (
+        probe.db.prepare("SELECT status FROM msgbot_inbox WHERE json_extract(message, '$.text') = ?").get(text) as
+          | { status: string }
+          | undefined
+      )?.status;
+    // read the record in the very step the reply reaches the phone
+    const atReply = new Map<string, string | undefined>();
+    const replied = c.next((p) => {
+      if (p.event !== 'messageResponse') return false;
+      const text = String(p.data.text).slice('done: '.length);
+      atReply.set(text, statusOf(text));
+      return atReply.size === 3;
+    });
+    c.analyze('one', { channelId: ROOM_A });
+    c.analyze('two', { channelId: ROOM_B });
+    c.analyze('three', { channelId: ROOM_A });
+    await replied;
+    expect(Object.fromEntries(atReply)).toEqual({ one: 'processed', two: 'processed', three: 'processed' });
+  });
+
+  it('a reply waiting for its phone keeps its message unfinished until the reply has its outcome', async () => {
+    const f = await inboxFile();
+    const inbox = await f.open();
+    const probe = await f.open();
+    const gate = heldGate();
+    const t = await start({ inbox, bots: [gate.bot] });
+    const first = await connect(t);
+    first.analyze('held', { channelId: ROOM_A });
+    await until(() => rows(probe)[0]?.status === 'pending');
+    first.close();
+    await until(() => t.gateway.connectionInfos().length === 0);
+    gate.open(); // the handler replies while its phone is away: the reply waits on the outbound path
+    await until(() => gate.replying());
+    await t.advance(1_000);
+    expect(rows(probe)[0]?.status).toBe('pending'); // a crash now replays it
+    const second = await connect(t);
+    await until(() => replies(second).includes('done: held'));
+    await until(() => rows(probe)[0]?.status === 'processed');
+  });
+
+  it('a graceful stop while a reply waits for its phone leaves its message unfinished (the next start replays it)', async () => {
+    const f = await inboxFile();
+    const inbox = await f.open();
+    const probe = await f.open();
+    const gate = heldGate();
+    const t = await start({ inbox, bots: [gate.bot] });
+    const c = await connect(t);
+    c.analyze('held', { channelId: ROOM_A });
+    await until(() => rows(probe)[0]?.status === 'pending');
+    c.close();
+    await until(() => t.gateway.connectionInfos().length === 0);
+    gate.open(); // the reply now waits on the outbound path for the phone
+    await until(() => gate.replying());
+    await t.advance(1_000);
+    await t.gateway.stop(50);
+    expect(rows(probe).map((r) => r.status)).toEqual(['pending']);
   });
 
   it('replays unfinished messages at start in their order with their trace ids; older ones expire', async () => {

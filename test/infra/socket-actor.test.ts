@@ -100,4 +100,45 @@ describe('socket actor: direct writes, corked per tick', () => {
     expect(added(0, 'error')).toHaveLength(1);
     expect(added(1, 'error')).toEqual(added(0, 'error'));
   });
+
+  test('with releaseWrites, the corked writes leave only when released (after the durable commit), not at the end of the tick', async () => {
+    const { server, client } = await pair();
+    const out: SocketOut = { write: null };
+    const releases: (() => void)[] = [];
+    const parent = createActor(
+      createMachine({
+        invoke: {
+          id: 'socket',
+          src: socketActor,
+          input: {
+            socket: {
+              socket: server,
+              maxOutboundBytes: 1 << 20,
+              destroyDelayMs: 10,
+              releaseWrites: (release: () => void) => releases.push(release),
+            },
+            limit: 1024,
+            out,
+          },
+        },
+      }),
+    ).start();
+    cleanup.push(() => parent.stop());
+    out.write!('a\n');
+    out.write!('b\n');
+    expect(releases).toHaveLength(1); // one per cork, not per write
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(server.writableCorked).toBe(1); // still held after the tick
+    let received = '';
+    client.on('data', (chunk: Buffer) => {
+      received += chunk.toString();
+    });
+    releases.shift()!();
+    expect(server.writableCorked).toBe(0);
+    while (received.length < 4) await once(client, 'data');
+    expect(received).toBe('a\nb\n');
+    out.write!('c\n'); // the next write corks again and asks for its own release
+    expect(releases).toHaveLength(1);
+  });
 });

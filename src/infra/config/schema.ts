@@ -126,7 +126,9 @@ export const configSchema = z.object({
         .describe('unfinished messages younger than this are replayed at start; older ones expire'),
       inboxWriteWaitMs: positiveInt
         .default(1_000)
-        .describe('how long accepted messages wait for a slow durable write (MySQL) before they run anyway'),
+        .describe(
+          'how long accepted messages, and replies waiting for their finish, wait for a slow durable write (MySQL) before they go on anyway',
+        ),
     })
     .default({
       mode: 'queued',

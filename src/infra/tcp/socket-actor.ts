@@ -10,6 +10,12 @@ export interface SocketHandle {
   maxOutboundBytes: number;
   /** grace between end() and destroy() so the last frame leaves (DESIGN.md §2) */
   destroyDelayMs: number;
+  /**
+   * When the corked writes of this turn may leave: the durable mailbox runs `release` right after
+   * its next grouped write is committed, so a reply never leaves before its message's finish
+   * (DESIGN.md §2 durable mailbox). Absent: at the end of the tick.
+   */
+  releaseWrites?: (release: () => void) => void;
 }
 
 function isHandle(value: unknown): value is SocketHandle {
@@ -68,6 +74,8 @@ class SocketPump {
   /** a big chunk is being framed slice by slice; no further reads until it is done */
   private slicing = false;
   private corked = false;
+  /** `uncork` for `releaseWrites`, made on the first write of a socket that has one */
+  private release: (() => void) | undefined;
   /** the direct write path, handed to the connection as `out.write` */
   readonly write: (data: string) => void;
 
@@ -75,6 +83,7 @@ class SocketPump {
     private readonly socket: PumpedSocket,
     private readonly maxOutboundBytes: number,
     private readonly destroyDelayMs: number,
+    private readonly releaseWrites: SocketHandle['releaseWrites'],
     limit: number,
     private readonly sendBack: (event: SocketEvent) => void,
     private readonly out: SocketOut | undefined,
@@ -154,15 +163,17 @@ class SocketPump {
     this.socket.uncork();
   }
 
-  // Writes are corked for the rest of the tick: the replies of one event-loop turn leave in one
-  // write syscall instead of one each (DESIGN.md §2).
+  // Writes are corked for the rest of the tick (or until the durable mailbox has committed what
+  // this turn finished): the replies of one event-loop turn leave in one write syscall instead of
+  // one each (DESIGN.md §2).
   private writeData(data: string): void {
     const socket = this.socket;
     if (socket.destroyed || socket.writableEnded) return;
     if (!this.corked) {
       this.corked = true;
       socket.cork();
-      process.nextTick(uncork, this);
+      if (this.releaseWrites === undefined) process.nextTick(uncork, this);
+      else this.releaseWrites((this.release ??= () => this.uncork()));
     }
     socket.write(data);
     if (socket.writableLength > this.maxOutboundBytes) {
@@ -224,10 +235,10 @@ class SocketPump {
  */
 export const socketActor = fromCallback<SocketCommand, SocketInput>(({ input, sendBack, receive }) => {
   if (!isHandle(input.socket)) throw new TypeError('socket actor needs a SocketHandle');
-  const { socket, maxOutboundBytes, destroyDelayMs } = input.socket;
+  const { socket, maxOutboundBytes, destroyDelayMs, releaseWrites } = input.socket;
   const pumped = socket as PumpedSocket;
   const out = input.out;
-  const pump = new SocketPump(pumped, maxOutboundBytes, destroyDelayMs, input.limit, sendBack, out);
+  const pump = new SocketPump(pumped, maxOutboundBytes, destroyDelayMs, releaseWrites, input.limit, sendBack, out);
   pumped[PUMP] = pump;
   socket.on('data', onData);
   socket.on('end', onEnd);
