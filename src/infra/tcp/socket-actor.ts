@@ -173,7 +173,10 @@ class SocketPump {
       this.corked = true;
       socket.cork();
       if (this.releaseWrites === undefined) process.nextTick(uncork, this);
-      else this.releaseWrites((this.release ??= () => this.uncork()));
+      else {
+        this.release ??= () => this.uncork();
+        this.releaseWrites(this.release);
+      }
     }
     socket.write(data);
     if (socket.writableLength > this.maxOutboundBytes) {
