@@ -315,37 +315,6 @@ export function onWaitForRoom(ctx: DispatcherContext, fx: Effects, ref: AnyActor
   notifyIfRoom(ctx, fx);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Live gates for the admin endpoint (/actors)
-
-export interface GateSummary {
-  kind: 'bot' | 'room';
-  key: string;
-  state: 'open' | 'saturated';
-  inFlight: number;
-  limit: number;
-  /** jobs waiting behind this gate */
-  waiting: number;
-}
-
-export function gateSummary(ctx: Pick<DispatcherContext, 'botGates' | 'roomGates' | 'bots' | 'queues'>): GateSummary[] {
-  const out: GateSummary[] = [];
-  const add = (kind: GateSummary['kind'], key: string, gate: GateRef, waiting: number) => {
-    const snapshot = gate.getSnapshot();
-    out.push({
-      kind,
-      key,
-      state: snapshot.value,
-      inFlight: snapshot.context.inFlight,
-      limit: snapshot.context.limit,
-      waiting,
-    });
-  };
-  for (const [key, gate] of ctx.botGates) add('bot', key, gate, ctx.bots.get(key)?.waiting ?? 0);
-  for (const [key, gate] of ctx.roomGates) add('room', key, gate, ctx.queues.get(key)?.jobs.size ?? 0);
-  return out;
-}
-
 /**
  * Sends `events` in order, runs of consecutive ENQUEUEs as one ENQUEUE.BATCH. `events` may grow
  * while this runs (what the dispatcher's answers make connections submit); those go out too.

@@ -26,6 +26,7 @@ import { type WorkerInput, workerMachine } from './worker.js';
 export type { BotQueue, RoomQueue, WorkerSlot } from './dispatch-order.js';
 export * from './dispatcher-logic.js';
 export { Fifo } from './fifo.js';
+export * from './gate-summary.js';
 export * from './mailbox-full.js';
 
 /**
