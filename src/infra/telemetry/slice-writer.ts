@@ -1,0 +1,89 @@
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { Store } from '../store/types.js';
+import type { AnyLane } from './lane.js';
+import type { OutageTracker } from './outage.js';
+import type { RowBuffer } from './row-buffer.js';
+
+export interface SliceWriterOptions {
+  store: Store;
+  clock: Clock;
+  metrics: Metrics;
+  /** the `database` log category */
+  log: Logger;
+  buffer: RowBuffer;
+  outage: OutageTracker;
+  /** rows per insert call */
+  batchRows: number;
+  /**
+   * Consecutive failures of one batch, while the database answers `ping()`, after which the batch
+   * is retried row by row and a row the database keeps refusing is dropped (and counted), so one
+   * bad row (e.g. too long for an operator's column) cannot hold up all telemetry forever.
+   */
+  refusalLimit: number;
+}
+
+/** How one write ended: written, failed but worth another try at once, or failed (wait for the backoff). */
+export type WriteOutcome = 'ok' | 'retry' | 'failed';
+
+/**
+ * Writes one batch of one table: the front rows of its lane in one insert call, committed to the
+ * buffer only once the database took them, so a failed batch stays at the front in its order.
+ * Tells "database away" from "database refuses these rows" and hunts down a refused row.
+ */
+export class SliceWriter {
+  /** when the write in flight started; null while none is */
+  inFlightSince: number | null = null;
+
+  constructor(private readonly o: SliceWriterOptions) {}
+
+  async write(lane: AnyLane): Promise<WriteOutcome> {
+    const size = Math.min(lane.single > 0 ? 1 : this.o.batchRows, lane.queue.length);
+    this.inFlightSince = this.o.clock.now();
+    try {
+      const written = await lane.writeFront(size);
+      this.inFlightSince = null;
+      lane.refusals = 0;
+      this.o.buffer.commit(lane, written);
+      this.o.outage.succeeded(written, this.o.buffer.totalDropped());
+      return 'ok';
+    } catch (err) {
+      this.o.metrics.storeErrors.inc({ op: lane.op });
+      const reachable = await this.probe();
+      this.inFlightSince = null;
+      if (reachable && ++lane.refusals >= this.o.refusalLimit) {
+        lane.refusals = 0;
+        if (size > 1) {
+          // Find the bad row: the same rows, in the same order, one per call.
+          lane.single = size;
+          this.o.log.warn(
+            { table: lane.table, rows: size, err },
+            'database refuses a telemetry batch: retrying its rows one by one',
+          );
+        } else {
+          this.o.buffer.discardFront(lane, err);
+        }
+        return 'retry';
+      }
+      this.o.outage.failed(
+        reachable ? 'refused' : 'unreachable',
+        err,
+        this.o.buffer.count,
+        this.o.buffer.totalDropped(),
+      );
+      return 'failed';
+    }
+  }
+
+  /** Tells "database away" from "database refuses these rows". */
+  private async probe(): Promise<boolean> {
+    try {
+      await this.o.store.ping();
+      return true;
+    } catch {
+      this.o.metrics.storeErrors.inc({ op: 'ping' });
+      return false;
+    }
+  }
+}
