@@ -18,7 +18,7 @@ export interface FinalFlushOptions {
 
 /**
  * The last effort on close (DESIGN.md §2 "Gateway": on SIGTERM … flushes telemetry): writes
- * everything buffered, batch by batch, retrying with backoff while the database is away, until
+ * everything buffered, slice by slice, retrying with backoff while the database is away, until
  * `deadlineMs` has passed on the clock. Rows still unwritten then are reported in the log, and the
  * write loop stops after the write in flight. Never rejects.
  */
@@ -31,7 +31,7 @@ export async function finalFlush(o: FinalFlushOptions): Promise<void> {
   );
   const work = (async () => {
     while (buffer.count > 0 && !stop.signal.aborted) {
-      await scheduler.run();
+      await scheduler.flushDue();
       if (buffer.count === 0 || stop.signal.aborted) break;
       // The database is away: wait out the backoff, but never past the deadline.
       await sleep(o.clock, o.outage.backoffMs || o.minBackoffMs, stop.signal).catch(() => undefined);

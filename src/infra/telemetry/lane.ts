@@ -12,6 +12,12 @@ export class Lane<Row> {
   refusals = 0;
   /** front rows still to be written one at a time, to find the row the database refuses */
   single = 0;
+  /**
+   * Front rows a flush asked for (the flush tick, `flush()`, a retry, close): the write loop goes
+   * on while any are left, even when they do not fill a slice. Rows behind them wait for a full
+   * slice or the next flush.
+   */
+  due = 0;
 
   constructor(
     readonly table: TelemetryTable,
@@ -29,6 +35,7 @@ export class Lane<Row> {
   /** The front `n` rows left the queue (written or dropped). */
   removed(n: number): void {
     this.queue.drop(n);
+    this.due = Math.max(0, this.due - n);
     if (this.single > 0) this.single = Math.max(0, this.single - n);
   }
 }

@@ -22,7 +22,7 @@ export class RowBuffer {
   readonly ping: Lane<PingRow>;
   readonly system: Lane<SystemSampleRow>;
   readonly lanes: readonly AnyLane[];
-  /** rows queued across all lanes, including the batch being written */
+  /** rows queued across all lanes, including the slice being written */
   count = 0;
   /** set by close: rows offered afterwards are dropped and counted */
   closed = false;
@@ -73,18 +73,33 @@ export class RowBuffer {
     return { chat: this.chat.queue.length, ping: this.ping.queue.length, system: this.system.queue.length };
   }
 
-  /** The next lane with rows waiting, taking the tables in turn. */
-  nextLane(): AnyLane | undefined {
+  /** Makes every row queued now due: the write loop goes on until they are written (or it fails). */
+  markDue(): void {
+    for (const lane of this.lanes) lane.due = lane.queue.length;
+  }
+
+  /** Whether `lane` has a write waiting: due rows, rows of a refused batch, or a full slice. */
+  ready(lane: AnyLane, sliceRows: number): boolean {
+    const n = lane.queue.length;
+    return n > 0 && (lane.due > 0 || lane.single > 0 || n >= sliceRows);
+  }
+
+  /** The next lane with a write waiting, taking the tables in turn. */
+  nextLane(sliceRows: number): AnyLane | undefined {
     const n = this.lanes.length;
     for (let i = 0; i < n; i++) {
       const index = (this.nextLaneIndex + i) % n;
       const lane = this.lanes[index];
-      if (lane !== undefined && lane.queue.length > 0) {
+      if (lane !== undefined && this.ready(lane, sliceRows)) {
         this.nextLaneIndex = (index + 1) % n;
         return lane;
       }
     }
     return undefined;
+  }
+
+  hasWork(sliceRows: number): boolean {
+    return this.lanes.some((lane) => this.ready(lane, sliceRows));
   }
 
   /** The database took the front `n` rows of `lane`. */

@@ -13,16 +13,23 @@ export interface SliceSchedulerOptions {
   outage: OutageTracker;
   /** flush interval (config telemetry.flushMs) */
   flushMs: number;
+  /** rows per insert call: a lane holding this many is written without waiting for the flush */
+  sliceRows: number;
+  /** gives the event loop back for one turn (socket reads, timers) */
+  yieldTurn: () => Promise<void>;
 }
 
-/** Lets socket reads and timers run between two batches of a long backlog. */
-function yieldToEventLoop(): Promise<void> {
+/** The default `yieldTurn`: one turn of the event loop, after the I/O callbacks waiting. */
+export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
 /**
- * When telemetry is written: one write loop, so at most one insert is in flight, started by the
- * flush tick and, after a failed write, by the retry backoff instead.
+ * When telemetry is written (DESIGN.md §6: no long synchronous work on the event loop). One write
+ * loop, so at most one insert is in flight, writes one slice per event-loop turn and yields
+ * between slices. It runs when a full slice is waiting (started on the next turn, so rows are
+ * written steadily under load), at every flush tick for whatever is queued then, and on retry
+ * after a failed write; while the database is away, only the backoff starts it.
  */
 export class SliceScheduler {
   /** set when close() gave up: the loop stops after the write in flight */
@@ -32,17 +39,18 @@ export class SliceScheduler {
   private flushTimer: unknown = null;
   private retryTimer: unknown = null;
   private running: Promise<void> | null = null;
+  private kickPending = false;
 
   constructor(private readonly o: SliceSchedulerOptions) {}
 
-  /** Starts the flush timer (every flushMs on the clock). */
+  /** Starts the flush timer (every flushMs on the clock) and writing full slices as they fill. */
   start(): void {
     if (this.started || this.stopped) return;
     this.started = true;
     this.flushTimer = this.o.clock.setTimeout(this.tick, this.o.flushMs);
   }
 
-  /** Stops the timers for good; writes go on only when asked for (`run`). */
+  /** Stops the timers for good; writes go on only when asked for (`flushDue`). */
   stop(): void {
     this.stopped = true;
     this.started = false;
@@ -50,8 +58,44 @@ export class SliceScheduler {
     this.clearTimer('retryTimer');
   }
 
+  /**
+   * A row was queued on a lane now holding `waiting` rows (on the producer's path: O(1), no store
+   * call). When they fill a slice, the loop starts on the next turn rather than at the next tick.
+   */
+  queued(waiting: number): void {
+    if (waiting < this.o.sliceRows || this.running !== null || this.kickPending) return;
+    if (!this.started || this.o.outage.down) return;
+    this.kickPending = true;
+    void this.o.yieldTurn().then(this.kick);
+  }
+
+  /**
+   * Makes everything queued now due and runs the loop (joining one already running) until it is
+   * written or a write fails. Never rejects.
+   */
+  flushDue(): Promise<void> {
+    this.o.buffer.markDue();
+    return this.run();
+  }
+
+  private readonly kick = (): void => {
+    this.kickPending = false;
+    if (this.started && !this.o.outage.down) void this.run();
+  };
+
+  private readonly tick = (): void => {
+    this.flushTimer = this.o.clock.setTimeout(this.tick, this.o.flushMs);
+    // While a retry is scheduled the backoff decides when to try again, not the tick.
+    if (this.retryTimer === null && this.o.buffer.count > 0) void this.flushDue();
+  };
+
+  private readonly retry = (): void => {
+    this.retryTimer = null;
+    void this.flushDue();
+  };
+
   /** Starts the write loop unless it runs already; the one loop is what keeps one write in flight. */
-  run(): Promise<void> {
+  private run(): Promise<void> {
     if (this.running === null && this.o.buffer.count > 0 && !this.abandoned) {
       this.running = this.drain().finally(() => {
         this.running = null;
@@ -60,22 +104,11 @@ export class SliceScheduler {
     return this.running ?? Promise.resolve();
   }
 
-  private readonly tick = (): void => {
-    this.flushTimer = this.o.clock.setTimeout(this.tick, this.o.flushMs);
-    // While a retry is scheduled the backoff decides when to try again, not the tick.
-    if (this.retryTimer === null && this.o.buffer.count > 0) void this.run();
-  };
-
-  private readonly retry = (): void => {
-    this.retryTimer = null;
-    void this.run();
-  };
-
   private async drain(): Promise<void> {
-    const { buffer, writer } = this.o;
+    const { buffer, writer, sliceRows } = this.o;
     try {
-      while (buffer.count > 0 && !this.abandoned) {
-        const lane = buffer.nextLane();
+      while (!this.abandoned) {
+        const lane = buffer.nextLane(sliceRows);
         if (lane === undefined) break;
         const outcome = await writer.write(lane);
         if (outcome === 'failed') {
@@ -84,7 +117,8 @@ export class SliceScheduler {
         }
         // A write went through: an outage is over, so is its retry.
         if (outcome === 'ok') this.clearTimer('retryTimer');
-        if (buffer.count > 0) await yieldToEventLoop();
+        // One slice per turn: socket reads and timers run between two slices.
+        if (buffer.hasWork(sliceRows)) await this.o.yieldTurn();
       }
     } catch (err) {
       // Defensive: a bug here must not become an unhandled rejection that kills the process.

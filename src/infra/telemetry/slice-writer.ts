@@ -15,7 +15,7 @@ export interface SliceWriterOptions {
   buffer: RowBuffer;
   outage: OutageTracker;
   /** rows per insert call */
-  batchRows: number;
+  sliceRows: number;
   /**
    * Consecutive failures of one batch, while the database answers `ping()`, after which the batch
    * is retried row by row and a row the database keeps refusing is dropped (and counted), so one
@@ -28,8 +28,8 @@ export interface SliceWriterOptions {
 export type WriteOutcome = 'ok' | 'retry' | 'failed';
 
 /**
- * Writes one batch of one table: the front rows of its lane in one insert call, committed to the
- * buffer only once the database took them, so a failed batch stays at the front in its order.
+ * Writes one slice of one table: the front rows of its lane in one insert call, committed to the
+ * buffer only once the database took them, so a failed slice stays at the front in its order.
  * Tells "database away" from "database refuses these rows" and hunts down a refused row.
  */
 export class SliceWriter {
@@ -39,7 +39,7 @@ export class SliceWriter {
   constructor(private readonly o: SliceWriterOptions) {}
 
   async write(lane: AnyLane): Promise<WriteOutcome> {
-    const size = Math.min(lane.single > 0 ? 1 : this.o.batchRows, lane.queue.length);
+    const size = Math.min(lane.single > 0 ? 1 : this.o.sliceRows, lane.queue.length);
     this.inFlightSince = this.o.clock.now();
     try {
       const written = await lane.writeFront(size);

@@ -6,7 +6,7 @@ import { finalFlush } from './final-flush.js';
 import type { Lane, TelemetryTable } from './lane.js';
 import { OutageTracker, type TelemetryHealth } from './outage.js';
 import { RowBuffer } from './row-buffer.js';
-import { SliceScheduler } from './slice-scheduler.js';
+import { SliceScheduler, yieldToEventLoop } from './slice-scheduler.js';
 import { SliceWriter } from './slice-writer.js';
 
 export type { TelemetryTable } from './lane.js';
@@ -14,9 +14,9 @@ export type { TelemetryHealth } from './outage.js';
 
 /**
  * The batched, asynchronous telemetry writer (DESIGN.md §4 "Database trouble never stops chat
- * traffic"). Producers append to bounded in-memory queues and return at once; one loop, driven
- * by the injected clock, writes batches with at most one store call in flight.
- * A failed batch stays at the front of its queue, so an outage loses nothing until the buffer is
+ * traffic"). Producers append to bounded in-memory queues and return at once; one loop writes
+ * slices with at most one store call in flight and one slice per event-loop turn (DESIGN.md §6).
+ * A failed slice stays at the front of its queue, so an outage loses nothing until the buffer is
  * full, and then only the newest rows, each one counted.
  *
  * The parts: RowBuffer (the bounded queues), SliceWriter (one insert call and its failure),
@@ -33,6 +33,11 @@ export interface TelemetryWriterOptions {
   bufferRows?: number;
   /** rows per insert call (config telemetry.batchRows) */
   batchRows?: number;
+  /**
+   * rows per insert call at most when the store writes synchronously on the event loop (SQLite):
+   * how long one telemetry write may hold the loop (config telemetry.sliceRows)
+   */
+  sliceRows?: number;
   /** flush interval (config telemetry.flushMs) */
   flushMs?: number;
   /** first retry delay after a failed write; doubles up to maxBackoffMs */
@@ -46,6 +51,17 @@ export interface TelemetryWriterOptions {
    * bad row (e.g. too long for an operator's column) cannot hold up all telemetry forever.
    */
   refusalLimit?: number;
+  /** how the write loop gives the event loop back between two slices (default: setImmediate) */
+  yieldTurn?: () => Promise<void>;
+}
+
+/**
+ * Rows per insert call. better-sqlite3 runs the whole insert transaction synchronously inside the
+ * call, so on SQLite a call is also how long the event loop is held; MySQL's insert is a round
+ * trip off the loop, where bigger batches mean fewer round trips.
+ */
+function rowsPerCall(store: Store, batchRows: number, sliceRows: number): number {
+  return store.dialect === 'sqlite' ? Math.min(batchRows, sliceRows) : batchRows;
 }
 
 export class TelemetryWriter {
@@ -63,6 +79,7 @@ export class TelemetryWriter {
     this.clock = clock;
     this.log = log;
     this.minBackoffMs = opts.minBackoffMs ?? 1_000;
+    const sliceRows = rowsPerCall(store, Math.max(1, opts.batchRows ?? 500), Math.max(1, opts.sliceRows ?? 100));
     this.buffer = new RowBuffer({ store, metrics, log, bufferRows: opts.bufferRows ?? 10_000 });
     this.outage = new OutageTracker({
       clock,
@@ -78,7 +95,7 @@ export class TelemetryWriter {
       log,
       buffer: this.buffer,
       outage: this.outage,
-      batchRows: Math.max(1, opts.batchRows ?? 500),
+      sliceRows,
       refusalLimit: Math.max(1, opts.refusalLimit ?? 3),
     });
     this.scheduler = new SliceScheduler({
@@ -88,6 +105,8 @@ export class TelemetryWriter {
       writer: this.slices,
       outage: this.outage,
       flushMs: opts.flushMs ?? 1_000,
+      sliceRows,
+      yieldTurn: opts.yieldTurn ?? yieldToEventLoop,
     });
   }
 
@@ -107,20 +126,20 @@ export class TelemetryWriter {
 
   // ---- lifecycle ----------------------------------------------------------------------------
 
-  /** Starts the flush timer (every flushMs on the clock). */
+  /** Starts the flush timer (every flushMs on the clock) and writing full slices as they fill. */
   start(): void {
     this.scheduler.start();
   }
 
   /**
-   * Writes what is buffered (joining a write already in flight), batchRows per call, in arrival
+   * Writes what is buffered (joining a write already in flight), a slice per call, in arrival
    * order per table. Resolves when the buffer is empty or at the first failed write (the rows
    * stay buffered and are retried with backoff). Never rejects.
    */
   async flush(): Promise<void> {
-    await this.scheduler.run();
+    await this.scheduler.flushDue();
     // A row appended while the loop was finishing would otherwise wait for the next tick.
-    if (this.buffer.count > 0 && !this.outage.down && !this.scheduler.abandoned) await this.scheduler.run();
+    if (this.buffer.count > 0 && !this.outage.down && !this.scheduler.abandoned) await this.scheduler.flushDue();
   }
 
   /**
@@ -146,7 +165,7 @@ export class TelemetryWriter {
 
   // ---- observation --------------------------------------------------------------------------
 
-  /** Rows waiting to be written, across all tables (including a batch being written). */
+  /** Rows waiting to be written, across all tables (including a slice being written). */
   get buffered(): number {
     return this.buffer.count;
   }
@@ -163,7 +182,7 @@ export class TelemetryWriter {
 
   private offer<Row>(lane: Lane<Row>, row: Row): void {
     try {
-      this.buffer.append(lane, row);
+      if (this.buffer.append(lane, row)) this.scheduler.queued(lane.queue.length);
     } catch {
       // Producers sit on the chat path: telemetry trouble must never surface there.
     }
