@@ -5,8 +5,9 @@ import { advance, capturedLog, chatRow, FakeStore, settle, simulatedClock, T0 } 
 
 /**
  * The writer holds the event loop for at most one slice at a time (DESIGN.md §6): on SQLite an
- * insert call runs synchronously, so a backlog is written `sliceRows` rows per call, one call per
- * event-loop turn, and full slices go out as they fill instead of piling up until the flush tick.
+ * insert call runs synchronously, so rows are written `sliceRows` per call (more, up to batchRows,
+ * only while a long backlog is caught up), one call per event-loop turn, and full slices go out as
+ * they fill instead of piling up until the flush tick.
  */
 
 function setup(opts: Partial<TelemetryWriterOptions> = {}, dialect: FakeStore['dialect'] = 'sqlite') {
@@ -45,16 +46,31 @@ const sizes = (store: FakeStore) => store.attempts.map((a) => a.size);
 
 describe('slices on a synchronous store (SQLite)', () => {
   it('writes a 2,000-row backlog in slices of at most sliceRows, yielding between slices, in order', async () => {
-    const { store, writer, events } = setup();
+    const { store, writer, events } = setup({ sliceRows: 250 });
     for (const id of ids(0, 2_000)) writer.chat(chatRow(id));
 
     await writer.flush();
 
-    expect(sizes(store)).toEqual(Array(20).fill(100));
+    expect(sizes(store)).toEqual(Array(8).fill(250));
     // insert, yield, insert, … : never two inserts in one turn, no yield after the last
-    expect(events).toEqual(Array.from({ length: 39 }, (_, i) => (i % 2 === 0 ? 'insert 100' : 'yield')));
+    expect(events).toEqual(Array.from({ length: 15 }, (_, i) => (i % 2 === 0 ? 'insert 250' : 'yield')));
     expect(messages(store)).toEqual(ids(0, 2_000));
     expect(writer.buffered).toBe(0);
+  });
+
+  it('grows a slice with a long backlog (an eighth of it, at most batchRows) and back to sliceRows', async () => {
+    const { store, writer } = setup({ sliceRows: 100, batchRows: 500 });
+    for (const id of ids(0, 4_000)) writer.chat(chatRow(id));
+
+    await writer.flush();
+
+    const s = sizes(store);
+    expect(s[0]).toBe(500); // 4,000 / 8
+    expect(s[1]).toBe(438); // 3,500 / 8, rounded up
+    expect(s.every((n, i) => i === 0 || n <= s[i - 1]!)).toBe(true);
+    expect(s.slice(-5)).toEqual([100, 100, 100, 100, 2]); // the rest: due, though short of a slice
+    expect(s.reduce((a, b) => a + b, 0)).toBe(4_000);
+    expect(messages(store)).toEqual(ids(0, 4_000));
   });
 
   it('writes a full slice on the next turn, without waiting for the flush tick; the rest at the tick', async () => {
@@ -99,6 +115,22 @@ describe('slices on a synchronous store (SQLite)', () => {
     expect(messages(store)).toEqual(ids(0, n));
   });
 
+  it('keeps pace when event-loop turns get long: 400 rows per turn against a 100-row slice', async () => {
+    const { store, writer, logs } = setup({ sliceRows: 100, batchRows: 500 });
+    writer.start();
+    let n = 0;
+    for (let turn = 0; turn < 200; turn++) {
+      for (let i = 0; i < 400; i++) writer.chat(chatRow(`m${n++}`));
+      await settle(1);
+    }
+
+    expect(writer.dropped).toEqual({ chat: 0, ping: 0, system: 0 });
+    expect(logs.at('warn')).toEqual([]);
+    expect(Math.max(...sizes(store))).toBeLessThanOrEqual(500);
+    await writer.close();
+    expect(messages(store)).toEqual(ids(0, n));
+  });
+
   it('close writes everything buffered, slice by slice', async () => {
     const { store, writer, logs, events } = setup();
     writer.start();
@@ -107,9 +139,10 @@ describe('slices on a synchronous store (SQLite)', () => {
     await writer.close();
 
     expect(messages(store)).toEqual(ids(0, 2_000));
-    expect(sizes(store)).toEqual(Array(20).fill(100));
-    expect(events.filter((e) => e.startsWith('insert'))).toHaveLength(20);
-    expect(events.join(',')).not.toContain('insert 100,insert');
+    expect(Math.max(...sizes(store))).toBe(250);
+    expect(events.filter((e) => e.startsWith('insert'))).toHaveLength(store.attempts.length);
+    // a yield between any two inserts
+    expect(events.some((e, i) => e.startsWith('insert') && events[i + 1]?.startsWith('insert'))).toBe(false);
     expect(writer.buffered).toBe(0);
     expect(logs.lines.map((l) => l.msg)).toContain('telemetry writer closed, everything written');
   });
@@ -132,9 +165,9 @@ describe('slices on a synchronous store (SQLite)', () => {
 
     store.mode = 'ok';
     await advance(clock, 2_000); // the next retry, 2 s later
-    await settle(30); // 13 slices, one per turn
+    await settle(30); // a slice per turn
     expect(messages(store)).toEqual(ids(0, 1_250));
-    expect(Math.max(...sizes(store))).toBe(100);
+    expect(Math.max(...sizes(store))).toBe(157); // 1,250 / 8
     expect(writer.buffered).toBe(0);
     expect(writer.healthy).toEqual({ ok: true });
     expect(logs.at('info')).toEqual(['database reachable again: 1250 telemetry rows flushed']);

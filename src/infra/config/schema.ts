@@ -225,10 +225,14 @@ export const configSchema = z.object({
       bufferRows: positiveInt.default(10_000).describe('telemetry rows kept while the database is away'),
       batchRows: positiveInt
         .default(500)
-        .describe('rows per telemetry write; a full batch is written at once, the rest at the flush'),
+        .describe(
+          'rows per telemetry write (on SQLite the most); a full one is written at once, the rest at the flush',
+        ),
       sliceRows: positiveInt
         .default(100)
-        .describe('rows per telemetry write at most on SQLite, whose writes hold the event loop'),
+        .describe(
+          'rows per telemetry write on SQLite, whose writes hold the event loop; up to batchRows to catch up a backlog',
+        ),
       flushMs: positiveInt.default(1_000).describe('telemetry flush interval'),
       retentionDays: positiveInt.default(7).describe('age after which ping and system rows are deleted'),
       systemSampleMs: positiveInt.default(300_000).describe('host sample interval'),

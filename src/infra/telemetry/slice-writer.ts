@@ -14,14 +14,28 @@ export interface SliceWriterOptions {
   log: Logger;
   buffer: RowBuffer;
   outage: OutageTracker;
-  /** rows per insert call */
+  /** rows per insert call while the backlog is small */
   sliceRows: number;
+  /** rows per insert call at most, however long the backlog */
+  maxRows: number;
   /**
    * Consecutive failures of one batch, while the database answers `ping()`, after which the batch
    * is retried row by row and a row the database keeps refusing is dropped (and counted), so one
    * bad row (e.g. too long for an operator's column) cannot hold up all telemetry forever.
    */
   refusalLimit: number;
+}
+
+/**
+ * A backlog is caught up over about this many event-loop turns: a slice grows from sliceRows
+ * toward maxRows with the backlog, so the rows written per turn keep pace with the rows arriving
+ * per turn when turns get long under load (a fixed slice per turn would fall behind).
+ */
+export const CATCH_UP_TURNS = 8;
+
+/** Rows in the next insert call of a lane holding `backlog` rows. */
+export function sliceSize(backlog: number, sliceRows: number, maxRows: number): number {
+  return Math.min(backlog, maxRows, Math.max(sliceRows, Math.ceil(backlog / CATCH_UP_TURNS)));
 }
 
 /** How one write ended: written, failed but worth another try at once, or failed (wait for the backoff). */
@@ -39,7 +53,8 @@ export class SliceWriter {
   constructor(private readonly o: SliceWriterOptions) {}
 
   async write(lane: AnyLane): Promise<WriteOutcome> {
-    const size = Math.min(lane.single > 0 ? 1 : this.o.sliceRows, lane.queue.length);
+    const backlog = lane.queue.length;
+    const size = lane.single > 0 ? Math.min(1, backlog) : sliceSize(backlog, this.o.sliceRows, this.o.maxRows);
     this.inFlightSince = this.o.clock.now();
     try {
       const written = await lane.writeFront(size);

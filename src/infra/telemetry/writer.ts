@@ -34,8 +34,9 @@ export interface TelemetryWriterOptions {
   /** rows per insert call (config telemetry.batchRows) */
   batchRows?: number;
   /**
-   * rows per insert call at most when the store writes synchronously on the event loop (SQLite):
-   * how long one telemetry write may hold the loop (config telemetry.sliceRows)
+   * rows per insert call when the store writes synchronously on the event loop (SQLite), so how
+   * long one telemetry write holds the loop; more (up to batchRows) only while a backlog is caught
+   * up (config telemetry.sliceRows)
    */
   sliceRows?: number;
   /** flush interval (config telemetry.flushMs) */
@@ -56,9 +57,9 @@ export interface TelemetryWriterOptions {
 }
 
 /**
- * Rows per insert call. better-sqlite3 runs the whole insert transaction synchronously inside the
- * call, so on SQLite a call is also how long the event loop is held; MySQL's insert is a round
- * trip off the loop, where bigger batches mean fewer round trips.
+ * Rows per insert call while the backlog is small. better-sqlite3 runs the whole insert
+ * transaction synchronously inside the call, so on SQLite a call is also how long the event loop
+ * is held; MySQL's insert is a round trip off the loop, where bigger batches mean fewer round trips.
  */
 function rowsPerCall(store: Store, batchRows: number, sliceRows: number): number {
   return store.dialect === 'sqlite' ? Math.min(batchRows, sliceRows) : batchRows;
@@ -79,7 +80,8 @@ export class TelemetryWriter {
     this.clock = clock;
     this.log = log;
     this.minBackoffMs = opts.minBackoffMs ?? 1_000;
-    const sliceRows = rowsPerCall(store, Math.max(1, opts.batchRows ?? 500), Math.max(1, opts.sliceRows ?? 100));
+    const batchRows = Math.max(1, opts.batchRows ?? 500);
+    const sliceRows = rowsPerCall(store, batchRows, Math.max(1, opts.sliceRows ?? 100));
     this.buffer = new RowBuffer({ store, metrics, log, bufferRows: opts.bufferRows ?? 10_000 });
     this.outage = new OutageTracker({
       clock,
@@ -96,6 +98,7 @@ export class TelemetryWriter {
       buffer: this.buffer,
       outage: this.outage,
       sliceRows,
+      maxRows: batchRows,
       refusalLimit: Math.max(1, opts.refusalLimit ?? 3),
     });
     this.scheduler = new SliceScheduler({
