@@ -25,7 +25,7 @@ export function yieldToEventLoop(): Promise<void> {
 }
 
 /**
- * When telemetry is written (DESIGN.md §6: no long synchronous work on the event loop). One write
+ * When telemetry is written (DESIGN.md §6: no sync I/O holding up the message path). One write
  * loop, so at most one insert is in flight, writes one slice per event-loop turn and yields
  * between slices. It runs when a full slice is waiting (started on the next turn, so rows are
  * written steadily under load), at every flush tick for whatever is queued then, and on retry

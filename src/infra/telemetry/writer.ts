@@ -31,7 +31,7 @@ export interface TelemetryWriterOptions {
   log: Logger;
   /** rows kept across all tables while the database is slow or away (config telemetry.bufferRows) */
   bufferRows?: number;
-  /** rows per insert call (config telemetry.batchRows) */
+  /** rows per insert call; on SQLite the most, see sliceRows (config telemetry.batchRows) */
   batchRows?: number;
   /**
    * rows per insert call when the store writes synchronously on the event loop (SQLite), so how
