@@ -90,6 +90,7 @@ export class Gateway {
       log: log.database,
       bufferRows: config.telemetry.bufferRows,
       batchRows: config.telemetry.batchRows,
+      sliceRows: config.telemetry.sliceRows,
       flushMs: config.telemetry.flushMs,
     });
     this.sampler = new ProcessSampler({ clock });

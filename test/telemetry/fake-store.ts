@@ -26,7 +26,8 @@ export interface Attempt {
 }
 
 export class FakeStore implements Store {
-  readonly dialect = 'sqlite' as const;
+  /** 'mysql' makes the writer treat it as a store whose writes run off the event loop */
+  dialect: 'sqlite' | 'mysql' = 'sqlite';
   mode: FakeMode = 'ok';
   /** when set, a batch containing a row it matches fails although ping() answers */
   refuse: ((row: unknown) => boolean) | null = null;

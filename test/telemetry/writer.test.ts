@@ -113,20 +113,22 @@ describe('database outage', () => {
     writer.chat(chatRow('b'));
     writer.chat(chatRow('c'));
     expect(writer.healthy).toEqual({ ok: true });
+    await settle();
 
     await advance(clock, 1_000);
+    // The first write went out at once (a full batch of 2 was waiting), not at the first tick.
     expect(writer.healthy).toEqual({
       ok: false,
-      detail: 'database unreachable since 2025-07-24T05:00:01.000Z, 3 rows buffered',
+      detail: 'database unreachable since 2025-07-24T05:00:00.000Z, 3 rows buffered',
     });
     writer.chat(chatRow('d'));
 
     await advance(clock, 91_000, 500);
-    // 1 s doubling, capped at 30 s; the flush tick does not retry on its own meanwhile.
-    expect(store.attempts.map((a) => a.at - T0)).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 62_000, 92_000]);
+    // 1 s doubling, capped at 30 s; neither the flush tick nor full batches retry on their own meanwhile.
+    expect(store.attempts.map((a) => a.at - T0)).toEqual([0, 1_000, 3_000, 7_000, 15_000, 31_000, 61_000, 91_000]);
     expect(store.chatLogs).toHaveLength(0);
     expect(writer.buffered).toBe(4);
-    expect(writer.healthy.detail).toBe('database unreachable since 2025-07-24T05:00:01.000Z, 4 rows buffered');
+    expect(writer.healthy.detail).toBe('database unreachable since 2025-07-24T05:00:00.000Z, 4 rows buffered');
     expect(logs.at('warn')).toEqual(['database unreachable: telemetry is buffered and retried with backoff']);
     expect(await metricValue(metrics.storeErrors, { op: 'insertChatLogs' })).toBe(8);
 
@@ -134,8 +136,8 @@ describe('database outage', () => {
     await advance(clock, 30_000, 500);
     expect(messages(store)).toEqual(['a', 'b', 'c', 'd']);
     expect(store.attempts.filter((a) => a.ok).map((a) => [a.at - T0, a.size])).toEqual([
-      [122_000, 2],
-      [122_000, 2],
+      [121_000, 2],
+      [121_000, 2],
     ]);
     expect(writer.healthy).toEqual({ ok: true });
     expect(writer.buffered).toBe(0);
@@ -281,7 +283,9 @@ describe('slow database', () => {
     const { clock, store, writer } = setup({ batchRows: 2 });
     store.mode = 'hang';
     writer.start();
+    // a full batch (2 rows) is written at once, not at the tick
     for (const m of ['a', 'b', 'c']) writer.chat(chatRow(m));
+    await settle();
     await advance(clock, 1_000);
     expect(store.hungWrites).toBe(1);
 
@@ -296,7 +300,7 @@ describe('slow database', () => {
     await advance(clock, 20_000, 1_000);
     expect(writer.healthy).toEqual({
       ok: false,
-      detail: 'database write pending since 2025-07-24T05:00:01.000Z, 104 rows buffered',
+      detail: 'database write pending since 2025-07-24T05:00:00.000Z, 104 rows buffered',
     });
 
     store.mode = 'ok';

@@ -225,12 +225,28 @@ export const configSchema = z.object({
   telemetry: z
     .object({
       bufferRows: positiveInt.default(10_000).describe('telemetry rows kept while the database is away'),
-      batchRows: positiveInt.default(500).describe('rows written per batch'),
+      batchRows: positiveInt
+        .default(500)
+        .describe(
+          'rows per telemetry write (on SQLite the most); a full one is written at once, the rest at the flush',
+        ),
+      sliceRows: positiveInt
+        .default(100)
+        .describe(
+          'rows per telemetry write on SQLite, whose writes hold the event loop; up to batchRows to catch up a backlog',
+        ),
       flushMs: positiveInt.default(1_000).describe('telemetry flush interval'),
       retentionDays: positiveInt.default(7).describe('age after which ping and system rows are deleted'),
       systemSampleMs: positiveInt.default(300_000).describe('host sample interval'),
     })
-    .default({ bufferRows: 10_000, batchRows: 500, flushMs: 1_000, retentionDays: 7, systemSampleMs: 300_000 }),
+    .default({
+      bufferRows: 10_000,
+      batchRows: 500,
+      sliceRows: 100,
+      flushMs: 1_000,
+      retentionDays: 7,
+      systemSampleMs: 300_000,
+    }),
   admin: z
     .object({
       host: z.string().min(1).default('127.0.0.1').describe('admin HTTP address (keep it private)'),
