@@ -213,7 +213,10 @@ export class Gateway {
         handshakeOver: (actor) => this.admission.handshakeOver(actor),
         poke: (key) => this.paths.poke(key),
         chat: (message, standing, self) => intake.chat(message, standing, self),
-        handshaken: (key, standing) => this.replays.handOn(key, standing),
+        handshaken: (key, standing, botName) => {
+          this.rooms.warm(botName);
+          this.replays.handOn(key, standing);
+        },
         pingRow: (row) => this.telemetry.ping(row),
         serverStats: () => this.sampler.stats(),
         processName: opts.processName ?? 'msgbot-gateway',

@@ -35,8 +35,8 @@ export interface PortsDeps {
   poke(key: string): void;
   /** an authenticated analyze (intake.ts) */
   chat(message: ChatMessage, standing: Standing, self: AnyActorRef): ChatVerdict;
-  /** a device completed its handshake: its replayed messages go first (replay.ts) */
-  handshaken(key: string, standing: Standing): void;
+  /** a device completed its handshake: its replayed messages go first (replay.ts); its bot's rooms are read in bulk (rooms.ts `warm`) */
+  handshaken(key: string, standing: Standing, botName: string): void;
   pingRow(row: PingRow): void;
   serverStats(): ProcessStats;
   /** process name written into telemetry rows */
@@ -136,7 +136,7 @@ export function connectionPorts(d: PortsDeps): ConnectionPorts {
     },
     handshakeDone: ({ peer, key, handshake, verdict }) => {
       m.handshakes.inc({ outcome: 'ok' });
-      d.handshaken(key, standingOf(verdict.status));
+      d.handshaken(key, standingOf(verdict.status), handshake.botName);
       const entry = registry.get(key);
       if (entry !== undefined) {
         entry.info.status = verdict.status;

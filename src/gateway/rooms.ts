@@ -9,6 +9,8 @@ function cacheId(botName: string, deviceId: string, roomId: string): string {
   return `${botName}\u0000${deviceId}\u0000${roomId}`;
 }
 
+const DEFAULT_MAX_CACHED = 100_000;
+
 interface CachedRoom {
   status: string;
   readAt: number;
@@ -23,6 +25,8 @@ interface CachedRoom {
 export class RoomDirectory {
   private readonly cache = new Map<string, CachedRoom>();
   private readonly inFlight = new Map<string, Promise<string | undefined>>();
+  /** when each bot's rooms were last read in bulk by `warm` */
+  private readonly warmedAt = new Map<string, number>();
   /** since a read failed and until one succeeds, rooms seen before are answered from the cache */
   private failing = false;
 
@@ -115,7 +119,7 @@ export class RoomDirectory {
   private remember(id: string, status: string, now: number): void {
     this.cache.delete(id);
     this.cache.set(id, { status, readAt: now });
-    const max = this.opts.maxCached ?? 100_000;
+    const max = this.opts.maxCached ?? DEFAULT_MAX_CACHED;
     if (this.cache.size > max) {
       const oldest = this.cache.keys().next();
       if (!oldest.done) this.cache.delete(oldest.value);
@@ -123,12 +127,28 @@ export class RoomDirectory {
   }
 
   /**
-   * Re-reads the cached rooms of `botNames` in one query per bot (standing refresh, reload bots-
-   * config), so a status changed in the table takes effect within one refresh interval. Rooms not
-   * cached are left to their first message. Never rejects: on failure the last known stay.
+   * Reads every room of `botName` in one query when one of its phones completes a handshake, unless
+   * that bot's rooms were read within half the ttl: the first message of each room is then
+   * answered from the cache instead of one lookup each (after a restart, every room's first).
+   */
+  warm(botName: string): void {
+    const now = this.clock.now();
+    const last = this.warmedAt.get(botName);
+    if (last !== undefined && now - last < this.opts.ttlMs / 2) return;
+    this.warmedAt.set(botName, now);
+    // outside the caller's step (a connection actor's): an embedded store reads synchronously
+    setImmediate(() => void this.refresh([botName]));
+  }
+
+  /**
+   * Re-reads the rooms of `botNames` in one query per bot (standing refresh, reload bots-config,
+   * `warm`), so a status changed in the table takes effect within one refresh interval; rooms not
+   * cached yet are added while the cache has room (`maxCached`). Never rejects: on failure the
+   * last known stay.
    */
   async refresh(botNames: Iterable<string>): Promise<void> {
     const now = this.clock.now();
+    const max = this.opts.maxCached ?? DEFAULT_MAX_CACHED;
     try {
       let first = true;
       for (const botName of botNames) {
@@ -142,6 +162,8 @@ export class RoomDirectory {
           if (cached !== undefined) {
             cached.status = row.status;
             cached.readAt = now;
+          } else if (this.cache.size < max) {
+            this.cache.set(id, { status: row.status, readAt: now });
           }
         }
       }

@@ -99,6 +99,32 @@ describe('RoomDirectory (PROTOCOL §7.8)', () => {
     expect(state.reads).toBe(1);
   });
 
+  it('warm: a phone handshake reads the rooms of its bot in one query, so first messages need no lookup', async () => {
+    const clock = new SimulatedClock();
+    const { store, state } = roomStore();
+    let bulk = 0;
+    (store as unknown as { roomStatuses: () => Promise<RoomStatusRow[]> }).roomStatuses = async () => {
+      bulk++;
+      return [
+        { roomId: '1', deviceId: 'dev', status: 'approved' },
+        { roomId: '2', deviceId: 'dev', status: 'blocked' },
+      ];
+    };
+    const rooms = directory(store, clock);
+    rooms.warm('bot');
+    rooms.warm('bot'); // a second phone of the same bot within half the ttl: no second read
+    expect(rooms.statusNow(message('1'))).toBeUndefined(); // read after the caller's step
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(bulk).toBe(1);
+    expect(rooms.statusNow(message('1'))).toBe('approved');
+    expect(await rooms.status(message('2'))).toBe('blocked');
+    expect(state.reads).toBe(0);
+    clock.increment(2_500);
+    rooms.warm('bot');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(bulk).toBe(2);
+  });
+
   it('a bot-wide rule (device *) set before the first message gives the new row its status', async () => {
     const { store, state } = roomStore();
     state.rule = 'approved';
