@@ -84,10 +84,12 @@ async function runOne(
       {
         onMeasureStart: () => {
           cpuAtStart = child.cpuSeconds();
+          if (server === 'gateway') child.command('measure-start');
           if (profDir !== undefined) child.command('profile-start');
         },
         onMeasureEnd: () => {
           cpuSeconds = child.cpuSeconds() - cpuAtStart;
+          if (server === 'gateway') child.command('measure-end');
           if (profDir !== undefined) child.command('profile-stop');
         },
       },
@@ -145,6 +147,12 @@ function describeRun(r: RunResult, args: BenchArgs): string {
       `  server heap  at the end of the load: used ${m(s.heapUsedBytes)} of ${m(s.heapTotalBytes)}, ` +
         `external ${m(s.externalBytes)} (array buffers ${m(s.arrayBuffersBytes)})` +
         (s.heapAfterGcBytes === undefined ? '' : `; after a full GC, still connected: ${m(s.heapAfterGcBytes)}`),
+    );
+  }
+  if (s?.loopDelayMaxMs !== undefined) {
+    lines.push(
+      `  stalls       event-loop delay p99 ${s.loopDelayP99Ms} ms, max ${s.loopDelayMaxMs} ms; GC ${s.gcPauses} pauses ` +
+        `(${s.gcMajorPauses} major), ${s.gcTotalMs} ms in all, longest ${s.gcMaxMs} ms (major ${s.gcMajorMaxMs} ms)`,
     );
   }
   if (r.stats !== undefined) {

@@ -10,13 +10,15 @@ import { openSqliteInbox } from '../src/infra/inbox/sqlite.js';
 import { createLoggers } from '../src/infra/logger.js';
 import { openSqliteStore } from '../src/infra/store/sqlite.js';
 import { botNameOf, channelIdOf, deviceIdOf, serverSpecSchema } from './fleet.js';
+import { StallMeter } from './stalls.js';
 
 /**
  * The gateway under test, as its own process (run by bench/run.ts): a temp SQLite store with the
  * bench devices and their rooms approved BEFORE the listener opens, the default config except
  * 127.0.0.1:0, admin off, log level warn (to stderr), and processing.mode from the spec.
  * Prints `{"ready":true,"port":…}` on stdout; stops gracefully when stdin ends. With
- * BENCH_PROFILE_DIR set, the stdin lines `profile-start` / `profile-stop` take a V8 CPU profile of
+ * The stdin lines `measure-start` / `measure-end` bracket the measured window (event-loop delay and
+ * GC pauses, stalls.ts). With BENCH_PROFILE_DIR set, the stdin lines `profile-start` / `profile-stop` take a V8 CPU profile of
  * exactly the measured window (not the setup) and print `{"profile":"<file>"}`.
  */
 
@@ -76,6 +78,7 @@ async function stop(): Promise<void> {
     externalBytes: mem.external,
     arrayBuffersBytes: mem.arrayBuffers,
     ...(heapAfterGc === undefined ? {} : { heapAfterGcBytes: heapAfterGc }),
+    ...windowStats,
   };
   for (const metric of await gateway.metrics.registry.getMetricsAsJSON()) {
     if (!metric.name.endsWith('_total')) continue; // counters (prom-client's typings misstate .type)
@@ -94,7 +97,15 @@ async function stop(): Promise<void> {
 const profileDir = process.env.BENCH_PROFILE_DIR;
 let session: Session | undefined;
 
+const stalls = new StallMeter();
+let windowStats: Record<string, number> = {};
+
 async function command(line: string): Promise<void> {
+  if (line === 'measure-start') stalls.start();
+  if (line === 'measure-end') {
+    windowStats = stalls.stop();
+    process.stdout.write(`${JSON.stringify({ stats: windowStats })}\n`);
+  }
   if (profileDir === undefined) return;
   if (line === 'profile-start' && session === undefined) {
     session = new Session();
