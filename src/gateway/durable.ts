@@ -1,6 +1,7 @@
 import type { Inbox, InboxKey, InboxStatus } from '../actors/inbox.js';
 import type { ChatMessage } from '../actors/job.js';
 import type { Clock } from '../infra/clock.js';
+import type { Config } from '../infra/config/schema.js';
 import type { Logger } from '../infra/logger.js';
 import type { Metrics } from '../infra/metrics.js';
 
@@ -30,6 +31,22 @@ export interface DurableMailboxOptions<E> {
   writeWaitMs: number;
   /** hands the events on to the dispatcher, in order */
   forward(events: E[]): void;
+}
+
+/** The gateway's durable mailbox on `inbox` with the processing config's windows; none without an inbox. */
+export function durableMailboxOf<E>(
+  inbox: Inbox | undefined,
+  p: Pick<Config['processing'], 'replayWindowMs' | 'dedupWindowMs' | 'inboxWriteWaitMs'>,
+  deps: Pick<DurableMailboxOptions<E>, 'clock' | 'metrics' | 'log' | 'forward'>,
+): DurableMailbox<E> | undefined {
+  if (inbox === undefined) return undefined;
+  return new DurableMailbox<E>({
+    inbox,
+    ...deps,
+    replayWindowMs: p.replayWindowMs,
+    dedupWindowMs: p.dedupWindowMs,
+    writeWaitMs: p.inboxWriteWaitMs,
+  });
 }
 
 export interface Recovery {

@@ -15,7 +15,7 @@ import { DedupWindow } from './dedup.js';
 import { DeviceDirectory } from './devices.js';
 import { DispatchOutbox } from './dispatch-outbox.js';
 import { createDispatcher, dispatcherInputOf } from './dispatcher-wiring.js';
-import { DurableMailbox } from './durable.js';
+import { type DurableMailbox, durableMailboxOf } from './durable.js';
 import type { GatewayOptions } from './gateway-options.js';
 import { Intake } from './intake.js';
 import { actorsView, collectOnScrape, connectionInfos } from './introspection.js';
@@ -83,30 +83,15 @@ export class Gateway {
       ttlMs: 2 * config.timers.standingRefreshMs,
     });
     const dedup = new DedupWindow(p.dedupWindowMs);
-    this.telemetry = new TelemetryWriter({
-      store,
+    // its limits have the config's names: telemetry.bufferRows, batchRows, sliceRows, flushMs
+    this.telemetry = new TelemetryWriter({ store, clock, metrics, log: log.database, ...config.telemetry });
+    this.sampler = new ProcessSampler({ clock });
+    this.durable = durableMailboxOf<DispatcherEvent>(opts.inbox, p, {
       clock,
       metrics,
-      log: log.database,
-      bufferRows: config.telemetry.bufferRows,
-      batchRows: config.telemetry.batchRows,
-      sliceRows: config.telemetry.sliceRows,
-      flushMs: config.telemetry.flushMs,
+      log: log.message,
+      forward: (events) => this.outbox.forward(events),
     });
-    this.sampler = new ProcessSampler({ clock });
-    this.durable =
-      opts.inbox === undefined
-        ? undefined
-        : new DurableMailbox<DispatcherEvent>({
-            inbox: opts.inbox,
-            clock,
-            metrics,
-            log: log.message,
-            replayWindowMs: p.replayWindowMs,
-            dedupWindowMs: p.dedupWindowMs,
-            writeWaitMs: p.inboxWriteWaitMs,
-            forward: (events) => this.outbox.forward(events),
-          });
     const services: GatewayServices = {
       connections: () => this.connectionInfos(),
       reloadStanding: () => this.reloadStanding(),
