@@ -69,6 +69,8 @@ export interface OutboundInput {
   idleMs: number;
   /** outbound.minGapMs: the path is not stopped before the last room gap has passed */
   minGapMs: number;
+  /** outbound.maxQueued: sends waiting at most (absent: no bound but holdMs) */
+  maxQueued?: number;
 }
 
 export type OutboundMachineEvent =
@@ -85,6 +87,7 @@ export interface OutboundContext {
   ports: OutboundPorts;
   idleMs: number;
   minGapMs: number;
+  maxQueued: number;
   /** in acceptance order; per-room order is this order restricted to one room */
   queue: OutboundItem[];
   /** clock time of the last send per room */
@@ -196,8 +199,16 @@ export const outboundMachine = setup({
     accept: ({ context, event }) => {
       if (event.type !== 'SEND') return;
       for (const item of event.items) context.queue.push(item);
-      context.lastActivityAt = context.ports.clock.now();
+      const now = context.ports.clock.now();
+      context.lastActivityAt = now;
       pump(context);
+      // Bounded per phone (a limit is a config value): what does not fit once everything that
+      // could go has gone fails at once, newest first — only sends of this event, as the queue
+      // held at most maxQueued before it. Order among the rest is unchanged.
+      while (context.queue.length > context.maxQueued) {
+        const detail = `${context.maxQueued} sends already wait for this phone (outbound.maxQueued)`;
+        fail(context, context.queue.pop()!, 'queue-full', detail, now);
+      }
     },
     pump: ({ context }) => pump(context),
     failAll: ({ context }) => {
@@ -218,6 +229,7 @@ export const outboundMachine = setup({
       ports: input.ports,
       idleMs: input.idleMs,
       minGapMs: input.minGapMs,
+      maxQueued: input.maxQueued ?? Number.POSITIVE_INFINITY,
       queue: [],
       lastSent: new Map(),
       holdUntil: 0,

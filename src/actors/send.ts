@@ -14,6 +14,8 @@ export type SendFailureReason =
   | 'no-room-title'
   | 'bad-media'
   | 'expired'
+  /** the phone's outbound path already holds outbound.maxQueued sends */
+  | 'queue-full'
   | 'shutdown';
 
 /** Media of one send: URLs, or standard base64 items (PROTOCOL §4.5). */

@@ -102,6 +102,7 @@ export class Gateway {
       clock,
       idleMs: config.outbound.idleMs,
       minGapMs: config.outbound.minGapMs,
+      maxQueued: config.outbound.maxQueued,
       link: (key) => links.of(key),
       log: log.message,
       inspection: opts.inspection,

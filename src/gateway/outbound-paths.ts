@@ -9,6 +9,8 @@ export interface OutboundPathsOptions {
   clock: Clock;
   idleMs: number;
   minGapMs: number;
+  /** outbound.maxQueued (absent: no bound but holdMs) */
+  maxQueued?: number;
   /** the live connection of a key, as the registry sees it */
   link(key: string): OutboundLink | undefined;
   log: Logger;
@@ -107,6 +109,7 @@ export class OutboundPaths {
         deviceId,
         idleMs: this.opts.idleMs,
         minGapMs: this.opts.minGapMs,
+        maxQueued: this.opts.maxQueued,
         ports: { clock: this.opts.clock, link: this.opts.link },
       },
       clock: this.opts.clock,

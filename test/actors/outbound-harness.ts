@@ -26,7 +26,7 @@ export interface SendOptions {
  * disconnects; records every write and every outcome, and throws when a send is settled twice.
  */
 export function outboundHarness(
-  opts: { minGapMs?: number; holdMs?: number; idleMs?: number; connected?: boolean } = {},
+  opts: { minGapMs?: number; holdMs?: number; idleMs?: number; connected?: boolean; maxQueued?: number } = {},
 ) {
   const clock = new SimulatedClock();
   clock.set(1_000_000);
@@ -44,6 +44,7 @@ export function outboundHarness(
       deviceId: 'a1b2c3',
       idleMs: opts.idleMs ?? 60_000,
       minGapMs,
+      ...(opts.maxQueued !== undefined ? { maxQueued: opts.maxQueued } : {}),
       ports: {
         clock: clock as unknown as Clock,
         link: () =>

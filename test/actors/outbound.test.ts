@@ -146,3 +146,26 @@ describe('outbound path: holdMs 0', () => {
     expect(h.outcomes.get(b)).toMatchObject({ status: 'failed', reason: 'expired' });
   });
 });
+
+describe('outbound path: bounded per phone (outbound.maxQueued)', () => {
+  it('a send beyond maxQueued waiting sends fails at once as queue-full; the others keep waiting in order', () => {
+    const h = outboundHarness({ connected: false, maxQueued: 2 });
+    const a = h.send({ room: 'A' });
+    const b = h.send({ room: 'B' });
+    const c = h.send({ room: 'C' });
+    expect(h.outcomes.get(c)).toMatchObject({ status: 'failed', reason: 'queue-full' });
+    expect(h.outcomes.has(a)).toBe(false);
+    expect(h.outcomes.has(b)).toBe(false);
+    h.connect();
+    expect(h.writes.map((w) => w.id)).toEqual([a, b]);
+    // room again once the queue drained
+    const d = h.send({ room: 'D' });
+    expect(h.outcomes.get(d)).toMatchObject({ status: 'delivered' });
+  });
+
+  it('counts only what waits: sends that go at once never fill the queue', () => {
+    const h = outboundHarness({ maxQueued: 1 });
+    const ids = [h.send({ room: 'A' }), h.send({ room: 'B' }), h.send({ room: 'C' })];
+    expect(ids.map((id) => h.outcomes.get(id)?.status)).toEqual(['delivered', 'delivered', 'delivered']);
+  });
+});

@@ -160,11 +160,16 @@ export const configSchema = z.object({
         .default(600_000)
         .describe('how long a send waits for its phone (away, or busy) before it fails as expired'),
       idleMs: ms.default(60_000).describe("how long a phone's idle, empty outbound path actor is kept"),
+      maxQueued: positiveInt
+        .default(1_000)
+        .describe(
+          "sends one phone's outbound path holds at most (phone away, or paced); more fail at once as queue-full",
+        ),
       maxOutcomes: positiveInt
         .default(10_000)
         .describe('send outcomes kept for GET /messages/<id> (oldest forgotten first)'),
     })
-    .default({ minGapMs: 1_000, holdMs: 600_000, idleMs: 60_000, maxOutcomes: 10_000 }),
+    .default({ minGapMs: 1_000, holdMs: 600_000, idleMs: 60_000, maxQueued: 1_000, maxOutcomes: 10_000 }),
   admins: z
     .record(z.string().min(1), z.array(z.string().min(1)))
     .default({})
