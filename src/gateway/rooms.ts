@@ -25,8 +25,8 @@ interface CachedRoom {
 export class RoomDirectory {
   private readonly cache = new Map<string, CachedRoom>();
   private readonly inFlight = new Map<string, Promise<string | undefined>>();
-  /** when each bot's rooms were last read in bulk by `warm` */
-  private readonly warmedAt = new Map<string, number>();
+  /** when each bot's rooms were last read in bulk (`refresh`, or asked for by `warm`) */
+  private readonly bulkReadAt = new Map<string, number>();
   /** since a read failed and until one succeeds, rooms seen before are answered from the cache */
   private failing = false;
 
@@ -128,14 +128,15 @@ export class RoomDirectory {
 
   /**
    * Reads every room of `botName` in one query when one of its phones completes a handshake, unless
-   * that bot's rooms were read within half the ttl: the first message of each room is then
+   * that bot's rooms were read in bulk within half the ttl (by the standing refresh, or another
+   * phone's handshake): the first message of each room is then
    * answered from the cache instead of one lookup each (after a restart, every room's first).
    */
   warm(botName: string): void {
     const now = this.clock.now();
-    const last = this.warmedAt.get(botName);
+    const last = this.bulkReadAt.get(botName);
     if (last !== undefined && now - last < this.opts.ttlMs / 2) return;
-    this.warmedAt.set(botName, now);
+    this.bulkReadAt.set(botName, now); // a second phone's handshake before the read runs asks nothing
     // outside the caller's step (a connection actor's): an embedded store reads synchronously
     setImmediate(() => void this.refresh([botName]));
   }
@@ -166,6 +167,7 @@ export class RoomDirectory {
             this.cache.set(id, { status: row.status, readAt: now });
           }
         }
+        this.bulkReadAt.set(botName, now);
       }
       this.failing = false;
     } catch (error) {

@@ -123,6 +123,13 @@ describe('RoomDirectory (PROTOCOL §7.8)', () => {
     rooms.warm('bot');
     await new Promise((resolve) => setImmediate(resolve));
     expect(bulk).toBe(2);
+    // the standing refresh reads the bot's rooms too: a handshake right after it asks nothing more
+    clock.increment(2_500);
+    await rooms.refresh(['bot']);
+    expect(bulk).toBe(3);
+    rooms.warm('bot');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(bulk).toBe(3);
   });
 
   it('a bot-wide rule (device *) set before the first message gives the new row its status', async () => {
