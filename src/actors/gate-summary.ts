@@ -1,4 +1,7 @@
-/** The live bot and room gates as the admin endpoint (`/actors`) and the dashboard show them. */
+/**
+ * The live bot and room gates with the jobs waiting behind each, read from the dispatcher's context
+ * (the actor tests check the gates through it; `GET /actors` renders gates with actors-view.ts).
+ */
 import type { DispatcherContext } from './dispatcher-logic.js';
 import type { GateRef } from './gate.js';
 
