@@ -7,7 +7,7 @@ import type { Inspection } from '../actors/inspection.js';
 import type { Config } from '../infra/config/schema.js';
 import type { Logger } from '../infra/logger.js';
 import type { Metrics } from '../infra/metrics.js';
-import { type SocketHandle, socketActor } from '../infra/tcp/socket-actor.js';
+import { type HeldWrites, type SocketHandle, socketActor } from '../infra/tcp/socket-actor.js';
 
 /** What every connection actor is configured with (timers, limits, HMAC window). */
 export function connectionSettingsOf(config: Config): ConnectionSettings {
@@ -37,7 +37,7 @@ export interface AdmissionDeps {
   maxOutboundBytes: number;
   inspection?: Inspection;
   /** the durable mailbox: a socket's writes leave after its next grouped write (DESIGN.md §2) */
-  writes?: { afterWrite(release: () => void): void };
+  writes?: { afterWrite(writes: HeldWrites): void };
   stopping(): boolean;
 }
 
@@ -53,8 +53,8 @@ export class Admission {
   /** the connection machine with its socket actor, provided once (StateMachine.provide builds a new machine) */
   private readonly logic = connectionMachine.provide({ actors: { socket: socketActor } });
 
-  /** bound once: every socket's corked writes wait for the durable mailbox's next write */
-  private readonly releaseWrites = (release: () => void) => this.deps.writes?.afterWrite(release);
+  /** bound once: every socket's writes wait for the durable mailbox's next write */
+  private readonly releaseWrites = (writes: HeldWrites) => this.deps.writes?.afterWrite(writes);
 
   constructor(private readonly deps: AdmissionDeps) {}
 

@@ -4,6 +4,7 @@ import type { Clock } from '../infra/clock.js';
 import type { Config } from '../infra/config/schema.js';
 import type { Logger } from '../infra/logger.js';
 import type { Metrics } from '../infra/metrics.js';
+import type { HeldWrites } from '../infra/tcp/socket-actor.js';
 
 /**
  * The gateway's side of the durable mailbox (DESIGN.md §2): accepted messages are appended to the
@@ -12,11 +13,13 @@ import type { Metrics } from '../infra/metrics.js';
  * the socket's read path. Every dispatcher event passes through here, in order, so a
  * WAIT_FOR_ROOM never overtakes the ENQUEUEs before it.
  *
- * Replies wait here too: a connection's writes of one turn stay corked until the next grouped
- * write has committed (`afterWrite`), and are released in the same synchronous step right after
- * the commit. A message's finish is buffered in the turn its reply is written, so its reply never
+ * Replies wait here too: a connection's writes are sealed when the next grouped write starts and
+ * released in the same synchronous step right after it has committed (`afterWrite`); writes made
+ * while an asynchronous (MySQL) write is in flight wait for the one after it. A message's finish is buffered in the turn its reply is written, so its reply never
  * leaves before its finish is durable: a crash in between replays the message and it is answered
- * once, not twice. What is left is the step between the commit and the write syscall.
+ * once, not twice. A handler that answers and keeps working has its count of written replies
+ * stored the same way, before they leave; a replay skips that many (`alreadyWritten`). What is
+ * left is the step between the commit and the write syscall.
  */
 export interface DurableMailboxOptions<E> {
   inbox: Inbox;
@@ -59,14 +62,20 @@ export interface Recovery {
 
 export class DurableMailbox<E> {
   private pending: E[] = [];
-  /** corked socket writes waiting for the next grouped write to commit */
-  private held: (() => void)[] = [];
+  /** socket writes waiting for the next grouped write to commit */
+  private held: HeldWrites[] = [];
   private scheduled = false;
   private writing: Promise<void> | undefined;
   private pruneTimer: unknown;
   private clearSeededTimer: unknown;
   /** keys known from before the restart, for the duplicate-after-restart count */
   private seeded = new Set<string>();
+  /** replies written so far of each unfinished message that has written any */
+  private readonly written = new Map<string, number>();
+  /** messages of `written` whose count is not stored yet (stored with the next grouped write) */
+  private readonly unsaved = new Set<string>();
+  /** replayed messages: replies written before the restart and not met again yet */
+  private readonly toSkip = new Map<string, number>();
   private closed = false;
 
   constructor(private readonly o: DurableMailboxOptions<E>) {}
@@ -78,8 +87,32 @@ export class DurableMailbox<E> {
   }
 
   finish(traceId: string, status: InboxStatus): void {
+    this.forget(traceId);
     this.o.inbox.finish(traceId, status, this.o.clock.now());
     this.schedule();
+  }
+
+  /**
+   * One reply of an unfinished message was written to its (corked) socket. Its count is stored
+   * by the next grouped write — which releases the socket — unless the job's finish comes first.
+   */
+  replyWritten(traceId: string): void {
+    this.written.set(traceId, (this.written.get(traceId) ?? 0) + 1);
+    this.unsaved.add(traceId);
+    this.schedule();
+  }
+
+  /**
+   * Whether the next reply of a replayed message was already written before the restart (it is
+   * then not sent again); counts it off.
+   */
+  alreadyWritten(traceId: string): boolean {
+    if (this.toSkip.size === 0) return false;
+    const left = this.toSkip.get(traceId);
+    if (left === undefined) return false;
+    if (left <= 1) this.toSkip.delete(traceId);
+    else this.toSkip.set(traceId, left - 1);
+    return true;
   }
 
   /** A dispatcher event; forwarded once everything appended before it is written. */
@@ -89,11 +122,11 @@ export class DurableMailbox<E> {
   }
 
   /**
-   * `release` (a connection's uncork) runs right after the next grouped write has committed, or
-   * has failed, or has taken writeWaitMs; at once (next turn) when nothing is buffered.
+   * A connection's writes: sealed when the next grouped write starts, released right after it has
+   * committed, or has failed, or has taken writeWaitMs; next turn when nothing is buffered.
    */
-  afterWrite(release: () => void): void {
-    this.held.push(release);
+  afterWrite(writes: HeldWrites): void {
+    this.held.push(writes);
     this.schedule();
   }
 
@@ -111,9 +144,13 @@ export class DurableMailbox<E> {
     const unfinished = await this.o.inbox.unfinished();
     const replay: ChatMessage[] = [];
     const expired: ChatMessage[] = [];
-    for (const m of unfinished) {
+    for (const { message: m, repliesWritten } of unfinished) {
       if (now - m.receivedAt <= this.o.replayWindowMs) {
         replay.push(m);
+        if (repliesWritten > 0) {
+          this.toSkip.set(m.traceId, repliesWritten);
+          this.written.set(m.traceId, repliesWritten);
+        }
         continue;
       }
       expired.push(m);
@@ -134,6 +171,7 @@ export class DurableMailbox<E> {
   /** A message that was not replayed within the replay window: marked, counted and logged. */
   expire(m: ChatMessage): void {
     const now = this.o.clock.now();
+    this.forget(m.traceId);
     this.o.inbox.finish(m.traceId, 'expired', now);
     this.schedule();
     this.o.metrics.durability.inc({ event: 'expired' });
@@ -176,7 +214,15 @@ export class DurableMailbox<E> {
   }
 
   private busy(): boolean {
-    return this.pending.length > 0 || this.held.length > 0 || this.o.inbox.buffered > 0;
+    return this.pending.length > 0 || this.held.length > 0 || this.unsaved.size > 0 || this.o.inbox.buffered > 0;
+  }
+
+  /** A message's job ended: its reply count is no longer needed. */
+  private forget(traceId: string): void {
+    if (this.written.size === 0 && this.toSkip.size === 0) return;
+    this.written.delete(traceId);
+    this.unsaved.delete(traceId);
+    this.toSkip.delete(traceId);
   }
 
   private schedule(): void {
@@ -196,10 +242,12 @@ export class DurableMailbox<E> {
     this.pending = [];
     const held = this.held;
     this.held = [];
+    // what the sockets hold now leaves after this write; what they get meanwhile, after the next
+    for (const writes of held) writes.seal();
     const result = this.write();
     if (result === undefined) {
       // the same synchronous step as the commit: replies leave right behind their finishes
-      for (const release of held) release();
+      for (const writes of held) writes.release();
       if (events.length > 0) this.o.forward(events);
       return;
     }
@@ -210,7 +258,7 @@ export class DurableMailbox<E> {
       if (released) return;
       released = true;
       clearTimeout(timer);
-      for (const r of held) r();
+      for (const writes of held) writes.release();
       if (events.length > 0) this.o.forward(events);
     };
     const timer = setTimeout(release, this.o.writeWaitMs);
@@ -222,6 +270,10 @@ export class DurableMailbox<E> {
 
   /** One grouped write; undefined when it completed synchronously (or failed, counted). */
   private write(): Promise<void> | undefined {
+    if (this.unsaved.size > 0) {
+      for (const traceId of this.unsaved) this.o.inbox.replied(traceId, this.written.get(traceId)!);
+      this.unsaved.clear();
+    }
     if (this.o.inbox.buffered === 0) return undefined;
     try {
       const result = this.o.inbox.flush();

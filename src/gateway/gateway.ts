@@ -35,8 +35,7 @@ import { drainForShutdown } from './shutdown.js';
 import { StandingRefresh } from './standing-refresh.js';
 import { traceIdFactory } from './trace-id.js';
 
-export type { GatewayOptions };
-export { dispatcherInputOf };
+export { dispatcherInputOf, type GatewayOptions };
 
 /**
  * The gateway (DESIGN.md §2 root): wiring and lifecycle only. It builds the listener, registry,
@@ -117,6 +116,7 @@ export class Gateway {
       metrics,
       log: log.message,
       standing: (botName, deviceId) => this.registry.get(connectionKey(botName, deviceId))?.info.standing,
+      written: this.durable,
     });
     this.jobs = new JobRunning({
       clock,

@@ -12,6 +12,8 @@ import type { Metrics } from '../infra/metrics.js';
 import type { ChatLogRow, Store } from '../infra/store/types.js';
 import { sentChatLogRow } from '../infra/telemetry/sent-rows.js';
 import type { OutgoingReply } from '../protocol/index.js';
+import type { DurableMailbox } from './durable.js';
+import { mediaHoldMs } from './media-hold.js';
 import type { OutboundPaths } from './outbound-paths.js';
 import { SendOutcomes, type SendRecord } from './send-outcomes.js';
 
@@ -40,25 +42,8 @@ export interface SenderDeps {
   standing(botName: string, deviceId: string): Standing | undefined;
   /** rooms remembered as last served, at most this many */
   maxRooms?: number;
-}
-
-const MEDIA_PREFIXES = ['IMAGE_BASE64:', 'MEDIA_URL:'] as const;
-
-/**
- * How long the phone is busy after a media packet (PROTOCOL §4.5): `media_wait_time` when given,
- * else the wait the client computes itself (known sizes only: a URL counts as 0 bytes).
- */
-export function mediaHoldMs(reply: OutgoingReply): number {
-  const prefix = MEDIA_PREFIXES.find((p) => reply.text.startsWith(p));
-  if (prefix === undefined) return 0;
-  const wait = reply.mediaWaitTime;
-  if (typeof wait === 'number' && wait > 0) return wait;
-  const items = reply.text.slice(prefix.length).split('|||');
-  let bytes = 0;
-  for (const item of items) if (!/^http/i.test(item)) bytes += (item.length * 3) / 4;
-  const mb = bytes / 1_048_576;
-  if (items.length === 1) return Math.min(6_000, Math.max(4_000, Math.round(1_500 + mb * 2_000)));
-  return Math.min(15_000, Math.max(3_000, Math.round(1_500 + mb * 2_000 + (items.length - 1) * 300)));
+  /** the durable mailbox's count of each message's written replies (DESIGN.md §2) */
+  written?: Pick<DurableMailbox<unknown>, 'replyWritten' | 'alreadyWritten'>;
 }
 
 /**
@@ -104,7 +89,16 @@ export class Sender implements SendPort {
     let delivered = 0;
     let done: ((n: number) => void) | undefined;
     const items: OutboundItem[] = [];
+    const written = this.deps.written;
     for (const packet of packets) {
+      if (written?.alreadyWritten(message.traceId)) {
+        // a replayed message: this reply reached the phone before the restart (DESIGN.md §2)
+        left--;
+        delivered++;
+        this.deps.metrics.durability.inc({ event: 'reply-not-resent' });
+        this.deps.log.info({ traceId: message.traceId }, 'reply written before the restart; not sent again');
+        continue;
+      }
       items.push({
         id: message.traceId,
         kind: 'reply',
@@ -122,7 +116,7 @@ export class Sender implements SendPort {
         },
       });
     }
-    this.deps.paths.submit(message.botName, message.deviceId, items);
+    if (items.length > 0) this.deps.paths.submit(message.botName, message.deviceId, items);
     // the usual case: written in the SEND step itself, so no promise is needed
     if (left === 0) return delivered;
     return new Promise<number>((resolve) => {
@@ -132,6 +126,7 @@ export class Sender implements SendPort {
 
   private settledReply(message: ChatMessage, reply: OutgoingReply, outcome: OutboundOutcome): void {
     if (outcome.status === 'delivered') {
+      this.deps.written?.replyWritten(message.traceId);
       this.replyDelivered.inc();
       this.deps.chatLog(sentChatLogRow(reply, false, outcome.at));
       // the reply stage of the message trace

@@ -126,7 +126,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     // DESIGN.md §2 durable mailbox, PROTOCOL §5.3.1 [REC]: what survived a restart or a reconnect
     durability: new Counter({
       name: 'msgbot_durability_total',
-      help: 'held-before-handshake lines, replayed and expired messages, duplicates caught after a restart, inbox write errors',
+      help: 'held-before-handshake lines, replayed and expired messages, duplicates caught after a restart, replies not re-sent after a restart, inbox write errors',
       labelNames: ['event'] as const,
       registers,
     }),

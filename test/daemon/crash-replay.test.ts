@@ -34,6 +34,15 @@ const HANDLERS = `export default {
         await ctx.reply('slow done: ' + ctx.command.prompt);
       },
     },
+    {
+      prefix: '# twice',
+      async run(ctx) {
+        await ctx.reply('early: ' + ctx.command.prompt);
+        ctx.log.info('twice handler answered once');
+        await new Promise((resolve) => setTimeout(resolve, ${SLOW_MS}));
+        await ctx.reply('late: ' + ctx.command.prompt);
+      },
+    },
   ],
 };
 `;
@@ -155,6 +164,26 @@ function scenarios(db: () => Promise<string | undefined>) {
     await second.d.waitLog((l) => l.msg === 'duplicate dropped');
     await new Promise((r) => setTimeout(r, SLOW_MS + 500)); // a second answer would come by now
     expect(count(texts32([before, after]), 'slow done: x')).toBe(1);
+    await kill(second.d);
+  });
+
+  it('v3.2.2 phone: SIGKILL after the first of two answers; the replay sends only the second', {
+    timeout: TEST_MS,
+  }, async () => {
+    const s = await setup(await db());
+    const first = await serve(s);
+    const before = await phone32(first.port);
+    before.analyze('# twice z', { channelId: CHANNEL });
+    await until(() => texts32([before]).includes('early: z'));
+    await kill(first.d);
+    await before.waitClosed();
+
+    const second = await serve(s);
+    const after = await phone32(second.port);
+    await until(() => texts32([after]).includes('late: z'));
+    await second.d.waitLog((l) => l.msg === 'reply written before the restart; not sent again');
+    await new Promise((r) => setTimeout(r, 500)); // an answer sent twice would come by now
+    expect(texts32([before, after])).toEqual(['early: z', 'late: z']);
     await kill(second.d);
   });
 

@@ -23,7 +23,8 @@ import { chat } from '../support/chat-message.js';
  * anywhere: what was appended but not yet written is lost with the process (in flight: a phone has
  * no acknowledgements), and so are the replies still corked behind the unwritten group. A reply
  * leaves only through `afterWrite`, as a connection's writes do, so a message is never answered
- * twice however the kills fall. What a real SIGKILL can take beyond that is the step between a
+ * twice however the kills fall. A handler may answer early and keep working: that answer's count
+ * is stored before it leaves, so a replay does not give it again. What a real SIGKILL can take beyond that is the step between a
  * group's commit and its replies' write syscalls.
  */
 
@@ -36,6 +37,7 @@ const op = fc.oneof(
   { arbitrary: fc.record({ kind: fc.constant('resend' as const), pick: fc.nat() }), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constant('start' as const), room: fc.nat(ROOMS.length - 1) }), weight: 4 },
   { arbitrary: fc.record({ kind: fc.constant('answer' as const), pick: fc.nat() }), weight: 4 },
+  { arbitrary: fc.record({ kind: fc.constant('early' as const), pick: fc.nat() }), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constant('turn' as const) }), weight: 3 },
   { arbitrary: fc.record({ kind: fc.constant('crash' as const) }), weight: 1 },
   {
@@ -46,6 +48,10 @@ const op = fc.oneof(
 );
 
 type Event = { type: 'ENQUEUE'; message: ChatMessage };
+/** What reached the phone: a handler's early answer (it keeps working) or its final one. */
+type Answer = { m: ChatMessage; part: 'early' | 'final' };
+/** A message a handler is running, and whether it gave its early answer in this process. */
+type Running = { m: ChatMessage; early: boolean };
 
 const loggers = createLoggers({ level: 'silent' });
 const turn = () => new Promise<void>((r) => setImmediate(r));
@@ -54,7 +60,7 @@ const keyOf = (k: { channelId: string | null; logId: string | null }) => `${k.ch
 /** One gateway process: the durable stage, a per-room FIFO "dispatcher", the de-duplication set. */
 class Process {
   readonly queues = new Map<string, ChatMessage[]>();
-  readonly running: ChatMessage[] = [];
+  readonly running: Running[] = [];
   readonly seen = new Set<string>();
   /** accepted here and not handed to the "dispatcher" yet (its append not written) */
   readonly unforwarded = new Set<string>();
@@ -108,12 +114,26 @@ class Process {
     return true;
   }
 
-  /** The handler's reply: corked like a connection's write, out after the next grouped write. */
-  reply(m: ChatMessage, answers: ChatMessage[]): void {
-    this.durable.finish(m.traceId, 'processed');
-    this.durable.afterWrite(() => {
-      if (!this.dead) answers.push(m);
+  /**
+   * One answer of a handler: corked like a connection's write, out after the next grouped write,
+   * and counted as written (the sender's settle) — unless a replay finds it written before.
+   */
+  say(m: ChatMessage, part: Answer['part'], answers: Answer[]): void {
+    if (this.durable.alreadyWritten(m.traceId)) return;
+    this.durable.replyWritten(m.traceId);
+    this.durable.afterWrite({
+      seal() {},
+      release: () => {
+        if (!this.dead) answers.push({ m, part });
+      },
     });
+  }
+
+  /** The handler ends: its early answer if not given yet, its final one, then its finish. */
+  end(r: Running, answers: Answer[]): void {
+    if (!r.early) this.say(r.m, 'early', answers);
+    this.say(r.m, 'final', answers);
+    this.durable.finish(r.m.traceId, 'processed');
   }
 }
 
@@ -142,7 +162,7 @@ describe('durable mailbox property (DESIGN.md §2)', () => {
       const expired = new Set<string>();
       /** accepted but never written when a kill came: lost in flight, never answered */
       const lost = new Set<string>();
-      const answers: ChatMessage[] = [];
+      const answers: Answer[] = [];
       let n = 0;
       const crashAndRestart = async () => {
         await turn(); // the crash comes after this turn's grouped write
@@ -183,15 +203,23 @@ describe('durable mailbox property (DESIGN.md §2)', () => {
           case 'start': {
             // one at a time per room, so order is observable
             const room = ROOMS[o.room]!;
-            if (p.running.some((r) => r.channelId === room)) break;
+            if (p.running.some((r) => r.m.channelId === room)) break;
             const next = p.queues.get(room)?.shift();
-            if (next !== undefined) p.running.push(next);
+            if (next !== undefined) p.running.push({ m: next, early: false });
             break;
           }
           case 'answer': {
             if (p.running.length === 0) break;
-            const [m] = p.running.splice(o.pick % p.running.length, 1);
-            p.reply(m!, answers);
+            const [r] = p.running.splice(o.pick % p.running.length, 1);
+            p.end(r!, answers);
+            break;
+          }
+          case 'early': {
+            // the handler answers once and keeps working
+            const r = p.running.filter((x) => !x.early)[o.pick % Math.max(1, p.running.length)];
+            if (r === undefined) break;
+            r.early = true;
+            p.say(r.m, 'early', answers);
             break;
           }
           case 'turn':
@@ -210,12 +238,21 @@ describe('durable mailbox property (DESIGN.md §2)', () => {
       }
       // a last crash and restart, then everything left runs to the end
       await crashAndRestart();
-      for (const m of p.running.splice(0)) answers.push(m);
-      for (const q of p.queues.values()) for (const m of q.splice(0)) answers.push(m);
+      for (const r of p.running.splice(0)) p.end(r, answers);
+      for (const q of p.queues.values()) for (const m of q.splice(0)) p.end({ m, early: false }, answers);
+      await p.durable.drain();
       p.inbox.db.close();
 
+      // every answered message got its early answer once, before its final one
+      const earlyIds = answers.filter((a) => a.part === 'early').map((a) => a.m.traceId);
+      expect(new Set(earlyIds).size).toBe(earlyIds.length);
+      for (const [i, a] of answers.entries()) {
+        if (a.part === 'final')
+          expect(answers.slice(0, i).some((b) => b.part === 'early' && b.m.traceId === a.m.traceId)).toBe(true);
+      }
       // none answered twice, and only messages the phone sent
-      const ids = answers.map((m) => m.traceId);
+      const finals = answers.filter((a) => a.part === 'final').map((a) => a.m);
+      const ids = finals.map((m) => m.traceId);
       expect(new Set(ids).size).toBe(ids.length);
       const sentIds = new Set(sent.map((m) => m.traceId));
       for (const id of ids) expect(sentIds.has(id)).toBe(true);
@@ -228,7 +265,7 @@ describe('durable mailbox property (DESIGN.md §2)', () => {
       // per-room order: answers of a room follow acceptance order
       for (const room of ROOMS) {
         // logIds exceed 2^53 (PROTOCOL §1.6): compared as BigInt
-        const order = answers.filter((m) => m.channelId === room).map((m) => BigInt(m.logId!));
+        const order = finals.filter((m) => m.channelId === room).map((m) => BigInt(m.logId!));
         expect(order).toEqual([...order].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
       }
     },

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
-import type { Inbox, InboxStatus } from '../../src/actors/inbox.js';
+import type { Inbox, InboxStatus, UnfinishedMessage } from '../../src/actors/inbox.js';
 import type { ChatMessage } from '../../src/actors/job.js';
 import { DurableMailbox } from '../../src/gateway/durable.js';
 import type { Clock } from '../../src/infra/clock.js';
 import { createLoggers } from '../../src/infra/logger.js';
 import { createMetrics } from '../../src/infra/metrics.js';
+import type { HeldWrites } from '../../src/infra/tcp/socket-actor.js';
 import { chat } from '../support/chat-message.js';
 
 /**
@@ -14,6 +15,14 @@ import { chat } from '../support/chat-message.js';
  */
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
+
+/** A connection's held writes that log their release (sealing is the socket's business). */
+const released = (log: string[], entry: string): HeldWrites => ({
+  seal() {},
+  release() {
+    log.push(entry);
+  },
+});
 
 /** An inbox that records its operations in `log`; `async` makes each flush wait for `settle()`. */
 class RecordingInbox implements Inbox {
@@ -31,6 +40,10 @@ class RecordingInbox implements Inbox {
 
   append(message: ChatMessage): void {
     this.ops.push(`append ${message.text}`);
+  }
+
+  replied(traceId: string, count: number): void {
+    this.ops.push(`replied ${traceId} ${count}`);
   }
 
   finish(traceId: string, status: InboxStatus): void {
@@ -58,8 +71,11 @@ class RecordingInbox implements Inbox {
     s?.();
   }
 
-  async unfinished(): Promise<ChatMessage[]> {
-    return [];
+  /** what `unfinished()` reads back (a restart's record) */
+  stored: UnfinishedMessage[] = [];
+
+  async unfinished(): Promise<UnfinishedMessage[]> {
+    return this.stored;
   }
 
   async recent(): Promise<never[]> {
@@ -94,11 +110,11 @@ describe('durable mailbox: replies wait for their finish (DESIGN.md §2)', () =>
     const log: string[] = [];
     const durable = mailbox(new RecordingInbox(log), log);
     // the turn a job ends: its reply is written (corked) and its message finished
-    durable.afterWrite(() => log.push('uncork A'));
+    durable.afterWrite(released(log, 'uncork A'));
     durable.finish('T1', 'processed');
     durable.append(chat(2, { text: 'next' }));
     durable.push('ENQUEUE next');
-    durable.afterWrite(() => log.push('uncork B'));
+    durable.afterWrite(released(log, 'uncork B'));
     expect(log).toEqual([]); // nothing leaves in the turn itself
     await turn();
     expect(log).toEqual(['commit [finish T1 processed, append next]', 'uncork A', 'uncork B', 'forward ENQUEUE next']);
@@ -107,7 +123,7 @@ describe('durable mailbox: replies wait for their finish (DESIGN.md §2)', () =>
   it('a write held while nothing is buffered still leaves on the next turn', async () => {
     const log: string[] = [];
     const durable = mailbox(new RecordingInbox(log), log);
-    durable.afterWrite(() => log.push('uncork'));
+    durable.afterWrite(released(log, 'uncork'));
     await turn();
     expect(log).toEqual(['uncork']);
   });
@@ -117,12 +133,12 @@ describe('durable mailbox: replies wait for their finish (DESIGN.md §2)', () =>
     const inbox = new RecordingInbox(log, true);
     const durable = mailbox(inbox, log);
     durable.finish('T1', 'processed');
-    durable.afterWrite(() => log.push('uncork A'));
+    durable.afterWrite(released(log, 'uncork A'));
     await turn();
     expect(log).toEqual([]);
     // a later turn's write waits behind the one in flight
     durable.finish('T2', 'processed');
-    durable.afterWrite(() => log.push('uncork B'));
+    durable.afterWrite(released(log, 'uncork B'));
     await turn();
     expect(log).toEqual([]);
     inbox.settle();
@@ -138,8 +154,68 @@ describe('durable mailbox: replies wait for their finish (DESIGN.md §2)', () =>
     const log: string[] = [];
     const durable = mailbox(new RecordingInbox(log), log);
     durable.finish('T1', 'processed');
-    durable.afterWrite(() => log.push('uncork'));
+    durable.afterWrite(released(log, 'uncork'));
     await durable.stop();
     expect(log).toEqual(['commit [finish T1 processed]', 'uncork']);
+  });
+
+  it('a reply of a job still running has its count committed before it leaves; its finish makes the count moot', async () => {
+    const log: string[] = [];
+    const durable = mailbox(new RecordingInbox(log), log);
+    // the handler answers once and keeps working
+    durable.replyWritten('T1');
+    durable.afterWrite(released(log, 'uncork first'));
+    await turn();
+    expect(log).toEqual(['commit [replied T1 1]', 'uncork first']);
+    // its second answer and its finish in one turn: no count is written, the finish covers it
+    durable.replyWritten('T1');
+    durable.afterWrite(released(log, 'uncork second'));
+    durable.finish('T1', 'processed');
+    await turn();
+    expect(log.slice(2)).toEqual(['commit [finish T1 processed]', 'uncork second']);
+  });
+
+  it('a replayed message skips the replies written before the restart, then counts on from them', async () => {
+    const log: string[] = [];
+    const inbox = new RecordingInbox(log);
+    const m = chat(1);
+    inbox.stored = [
+      { message: m, repliesWritten: 2 },
+      { message: chat(2), repliesWritten: 0 },
+    ];
+    const durable = mailbox(inbox, log);
+    const { replay } = await durable.recover(() => undefined);
+    expect(replay.map((r) => r.traceId)).toEqual([m.traceId, chat(2).traceId]);
+    expect(durable.alreadyWritten(chat(2).traceId)).toBe(false);
+    expect(durable.alreadyWritten(m.traceId)).toBe(true);
+    expect(durable.alreadyWritten(m.traceId)).toBe(true);
+    expect(durable.alreadyWritten(m.traceId)).toBe(false); // the third reply is new
+    durable.replyWritten(m.traceId);
+    await turn();
+    expect(log).toEqual([`commit [replied ${m.traceId} 3]`]);
+  });
+
+  it('with an asynchronous store, writes held during a write in flight are sealed only when the next one starts', async () => {
+    const log: string[] = [];
+    const inbox = new RecordingInbox(log, true);
+    const durable = mailbox(inbox, log);
+    const socket = (name: string): HeldWrites => ({
+      seal: () => log.push(`seal ${name}`),
+      release: () => log.push(`release ${name}`),
+    });
+    durable.finish('T1', 'processed');
+    durable.afterWrite(socket('A'));
+    await turn();
+    expect(log).toEqual(['seal A']); // the write of T1's finish started
+    durable.finish('T2', 'processed');
+    durable.afterWrite(socket('A')); // the same socket writes T2's reply meanwhile
+    await turn();
+    inbox.settle();
+    await turn();
+    await turn();
+    expect(log).toEqual(['seal A', 'commit [finish T1 processed]', 'release A', 'seal A']);
+    inbox.settle();
+    await turn();
+    expect(log.slice(4)).toEqual(['commit [finish T2 processed]', 'release A']);
   });
 });

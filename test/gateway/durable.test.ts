@@ -178,6 +178,46 @@ describe('durable mailbox (DESIGN.md §2)', () => {
     await until(() => rows(probe)[0]?.status === 'processed');
   });
 
+  it('a handler that answers and keeps working: its answer is counted before it leaves, and a replay does not send it again', async () => {
+    const f = await inboxFile();
+    const inbox = await f.open();
+    const probe = await f.open();
+    const writtenOf = () =>
+      (probe.db.prepare('SELECT replies_written AS n FROM msgbot_inbox').get() as { n: number } | undefined)?.n;
+    /** answers at once, then again once `go` is called */
+    const twoPart = (go: Promise<void>) =>
+      defineBot({
+        async onMessage(ctx) {
+          await ctx.reply(`first: ${ctx.message.text}`);
+          await go;
+          await ctx.reply(`second: ${ctx.message.text}`);
+        },
+      });
+    const first = await start({ inbox, bots: [twoPart(new Promise<void>(() => {}))] });
+    const before = await connect(first);
+    let atFirst: number | undefined;
+    const arrived = before.next((p) => {
+      if (p.event !== 'messageResponse') return false;
+      atFirst = writtenOf(); // read in the very step the reply reaches the phone
+      return true;
+    });
+    before.analyze('x', { channelId: ROOM_A });
+    await arrived;
+    expect(atFirst).toBe(1);
+    // the process goes away with the handler still running: the message stays unfinished
+    await first.gateway.stop(50);
+    await first.stop();
+    tg = undefined;
+    expect(rows(probe).map((r) => r.status)).toEqual(['pending']);
+
+    const t = await start({ inbox: await f.open(), bots: [twoPart(Promise.resolve())] });
+    const after = await connect(t);
+    await until(() => replies(after).includes('second: x'));
+    await until(() => rows(probe)[0]?.status === 'processed');
+    expect([...replies(before), ...replies(after)]).toEqual(['first: x', 'second: x']);
+    expect(await metricValue(t.gateway.metrics.durability, { event: 'reply-not-resent' })).toBe(1);
+  });
+
   it('a graceful stop while a reply waits for its phone leaves its message unfinished (the next start replays it)', async () => {
     const f = await inboxFile();
     const inbox = await f.open();

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Inbox } from '../../src/actors/inbox.js';
-import { openMysqlInbox } from '../../src/infra/inbox/mysql.js';
-import { openSqliteInbox } from '../../src/infra/inbox/sqlite.js';
+import { MYSQL_INBOX_DDL, openMysqlInbox } from '../../src/infra/inbox/mysql.js';
+import { openSqliteInbox, SQLITE_INBOX_DDL } from '../../src/infra/inbox/sqlite.js';
 import { createScratchDatabase, describeMysql, type ScratchDatabase } from '../store/mysql-scratch.js';
 import { chat } from '../support/chat-message.js';
 
@@ -29,10 +29,37 @@ function suite(open: () => Promise<{ inbox: Inbox; reopen(): Promise<Inbox>; dis
     inbox.finish(chat(1).traceId, 'processed', 1_721_800_001_000);
     await inbox.flush();
     const again = await h.reopen();
-    expect(await again.unfinished()).toEqual([chat(2, { channelId: null, logId: null, room: 'Other' }), chat(3)]);
+    expect(await again.unfinished()).toEqual([
+      { message: chat(2, { channelId: null, logId: null, room: 'Other' }), repliesWritten: 0 },
+      { message: chat(3), repliesWritten: 0 },
+    ]);
     again.finish(chat(3).traceId, 'failed', 1_721_800_002_000);
     await again.flush();
-    expect((await again.unfinished()).map((m) => m.traceId)).toEqual([chat(2).traceId]);
+    expect((await again.unfinished()).map((u) => u.message.traceId)).toEqual([chat(2).traceId]);
+  });
+
+  it('keeps the count of replies written of an unfinished message across a reopen, and again after it', async () => {
+    const h = await open();
+    dispose = h.dispose;
+    h.inbox.append(chat(1));
+    h.inbox.append(chat(2));
+    h.inbox.replied(chat(1).traceId, 1);
+    await h.inbox.flush();
+    h.inbox.replied(chat(1).traceId, 2);
+    await h.inbox.flush();
+    const again = await h.reopen();
+    expect((await again.unfinished()).map((u) => [u.message.traceId, u.repliesWritten])).toEqual([
+      [chat(1).traceId, 2],
+      [chat(2).traceId, 0],
+    ]);
+    // the replay writes a third reply, then ends
+    again.replied(chat(1).traceId, 3);
+    await again.flush();
+    const third = await h.reopen();
+    expect((await third.unfinished()).map((u) => u.repliesWritten)).toEqual([3, 0]);
+    third.finish(chat(1).traceId, 'processed', 1_721_800_001_000);
+    await third.flush();
+    expect((await third.unfinished()).map((u) => u.message.traceId)).toEqual([chat(2).traceId]);
   });
 
   it('a finish in the same flush as its append is written after it', async () => {
@@ -42,7 +69,7 @@ function suite(open: () => Promise<{ inbox: Inbox; reopen(): Promise<Inbox>; dis
     h.inbox.finish(chat(7).traceId, 'processed', 1_721_800_000_100);
     h.inbox.append(chat(8));
     await h.inbox.flush();
-    expect((await h.inbox.unfinished()).map((m) => m.traceId)).toEqual([chat(8).traceId]);
+    expect((await h.inbox.unfinished()).map((u) => u.message.traceId)).toEqual([chat(8).traceId]);
   });
 
   it('recent() gives de-duplication keys of finished and unfinished messages; prune removes only old finished ones', async () => {
@@ -60,7 +87,7 @@ function suite(open: () => Promise<{ inbox: Inbox; reopen(): Promise<Inbox>; dis
     expect(await inbox.prune(1_000)).toBe(1);
     expect((await inbox.recent(0)).length).toBe(2);
     expect(await inbox.prune(10_000)).toBe(1);
-    expect((await inbox.unfinished()).map((m) => m.traceId)).toEqual([chat(3).traceId]);
+    expect((await inbox.unfinished()).map((u) => u.message.traceId)).toEqual([chat(3).traceId]);
   });
 }
 
@@ -89,6 +116,26 @@ describe('SQLite inbox (DESIGN.md §2 durable mailbox)', () => {
         for (const i of opened) (i as ReturnType<typeof openSqliteInbox>).db.close();
       },
     };
+  });
+
+  it('migrate adds the reply count to a table made before it had one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'msgbot-inbox-'));
+    dirs.push(dir);
+    const file = join(dir, 'msgbot.db');
+    const old = openSqliteInbox(file);
+    old.db.exec(SQLITE_INBOX_DDL.replace(/,\s*replies_written[^\n]*/, ''));
+    old.db
+      .prepare('INSERT INTO msgbot_inbox (trace_id, bot_name, device_id, received_at, message) VALUES (?, ?, ?, ?, ?)')
+      .run(chat(1).traceId, 'demo-bot', 'a1b2c3', chat(1).receivedAt, JSON.stringify(chat(1)));
+    old.db.close();
+    const inbox = openSqliteInbox(file);
+    await inbox.migrate();
+    await inbox.migrate();
+    expect(await inbox.unfinished()).toEqual([{ message: chat(1), repliesWritten: 0 }]);
+    inbox.replied(chat(1).traceId, 1);
+    inbox.flush();
+    expect((await inbox.unfinished())[0]?.repliesWritten).toBe(1);
+    inbox.db.close();
   });
 
   it('never hands out a pruned seq again (AUTOINCREMENT)', async () => {
@@ -160,6 +207,20 @@ describeMysql('MySQL inbox (DESIGN.md §2 durable mailbox)', () => {
     await inbox.migrate();
     const tables = await db.query('SHOW TABLES');
     expect(tables.map((r) => Object.values(r)[0])).toEqual(['msgbot_inbox']);
+    await inbox.pool.end();
+  });
+
+  it('migrate adds the reply count to a table made before it had one', async () => {
+    db = await createScratchDatabase();
+    await db.query(MYSQL_INBOX_DDL.replace(/\s*replies_written[^\n]*/, ''));
+    const inbox = openMysqlInbox(db.url);
+    inbox.append(chat(1));
+    await inbox.migrate();
+    await inbox.flush();
+    await inbox.migrate();
+    inbox.replied(chat(1).traceId, 2);
+    await inbox.flush();
+    expect(await inbox.unfinished()).toEqual([{ message: chat(1), repliesWritten: 2 }]);
     await inbox.pool.end();
   });
 });

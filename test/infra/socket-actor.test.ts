@@ -3,7 +3,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createActor, createMachine } from 'xstate';
 import type { SocketOut } from '../../src/actors/connection.js';
-import { socketActor } from '../../src/infra/tcp/socket-actor.js';
+import { type HeldWrites, socketActor } from '../../src/infra/tcp/socket-actor.js';
 
 /** The real socket actor's direct write path (DESIGN.md §2): `out.write`, corked per tick. */
 describe('socket actor: direct writes, corked per tick', () => {
@@ -101,10 +101,9 @@ describe('socket actor: direct writes, corked per tick', () => {
     expect(added(1, 'error')).toEqual(added(0, 'error'));
   });
 
-  test('with releaseWrites, the corked writes leave only when released (after the durable commit), not at the end of the tick', async () => {
-    const { server, client } = await pair();
+  function heldSocket(server: Socket) {
     const out: SocketOut = { write: null };
-    const releases: (() => void)[] = [];
+    const handed: HeldWrites[] = [];
     const parent = createActor(
       createMachine({
         invoke: {
@@ -115,7 +114,7 @@ describe('socket actor: direct writes, corked per tick', () => {
               socket: server,
               maxOutboundBytes: 1 << 20,
               destroyDelayMs: 10,
-              releaseWrites: (release: () => void) => releases.push(release),
+              releaseWrites: (writes: HeldWrites) => handed.push(writes),
             },
             limit: 1024,
             out,
@@ -123,22 +122,73 @@ describe('socket actor: direct writes, corked per tick', () => {
         },
       }),
     ).start();
-    cleanup.push(() => parent.stop());
-    out.write!('a\n');
-    out.write!('b\n');
-    expect(releases).toHaveLength(1); // one per cork, not per write
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setImmediate(r));
-    expect(server.writableCorked).toBe(1); // still held after the tick
+    return { out, handed, parent };
+  }
+
+  function receiver(client: Socket) {
     let received = '';
     client.on('data', (chunk: Buffer) => {
       received += chunk.toString();
     });
-    releases.shift()!();
-    expect(server.writableCorked).toBe(0);
-    while (received.length < 4) await once(client, 'data');
-    expect(received).toBe('a\nb\n');
-    out.write!('c\n'); // the next write corks again and asks for its own release
-    expect(releases).toHaveLength(1);
+    return {
+      get text() {
+        return received;
+      },
+      async until(length: number) {
+        while (received.length < length) await once(client, 'data');
+      },
+    };
+  }
+
+  test('with releaseWrites, writes leave only when released (after the durable commit), not at the end of the tick', async () => {
+    const { server, client } = await pair();
+    const { out, handed, parent } = heldSocket(server);
+    cleanup.push(() => parent.stop());
+    out.write!('a\n');
+    out.write!('b\n');
+    expect(handed).toHaveLength(1); // handed over once per group, not per write
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(server.bytesWritten).toBe(0); // still held after the tick
+    const r = receiver(client);
+    handed[0]!.seal();
+    handed.shift()!.release();
+    await r.until(4);
+    expect(r.text).toBe('a\nb\n');
+    out.write!('c\n'); // the next write asks for its own release
+    expect(handed).toHaveLength(1);
+  });
+
+  test('a write made after the seal (an asynchronous commit in flight) waits for the next release', async () => {
+    const { server, client } = await pair();
+    const { out, handed, parent } = heldSocket(server);
+    cleanup.push(() => parent.stop());
+    const r = receiver(client);
+    out.write!('first\n');
+    const group = handed.shift()!;
+    group.seal(); // the grouped write holding the first reply's finish starts
+    out.write!('second\n'); // its finish is in the next grouped write
+    expect(handed).toHaveLength(1);
+    group.release(); // the first grouped write committed
+    await r.until(6);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(r.text).toBe('first\n');
+    handed[0]!.seal();
+    handed.shift()!.release();
+    await r.until(13);
+    expect(r.text).toBe('first\nsecond\n');
+  });
+
+  test('a socket closed with writes still held sends them before its end (a graceful stop)', async () => {
+    const { server, client } = await pair();
+    const { out, handed, parent } = heldSocket(server);
+    const r = receiver(client);
+    out.write!('sealed\n');
+    handed[0]!.seal();
+    out.write!('unsealed\n');
+    parent.stop();
+    await once(client, 'end');
+    expect(r.text).toBe('sealed\nunsealed\n');
+    handed[0]!.release(); // a late release after the close writes nothing
   });
 });

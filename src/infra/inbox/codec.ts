@@ -40,4 +40,5 @@ export function decodeMessage(text: string): { ok: true; message: ChatMessage } 
 /** What `append` and `finish` buffered, in call order. */
 export type InboxOp =
   | { kind: 'append'; message: ChatMessage }
+  | { kind: 'replied'; traceId: string; count: number }
   | { kind: 'finish'; traceId: string; status: 'processed' | 'failed' | 'expired'; at: number };

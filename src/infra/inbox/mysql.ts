@@ -1,12 +1,13 @@
 import mysql, { type Pool, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
-import type { Inbox, InboxKey, InboxStatus } from '../../actors/inbox.js';
+import type { Inbox, InboxKey, InboxStatus, UnfinishedMessage } from '../../actors/inbox.js';
 import type { ChatMessage } from '../../actors/job.js';
 import { decodeMessage, encodeMessage, type InboxOp } from './codec.js';
 
 /**
  * The durable mailbox in MySQL/MariaDB (DESIGN.md §2): our own table beside the kb_* ones (whose
  * shape it never touches), on a small pool of its own. One flush = one transaction: a multi-row
- * INSERT for the appends, then one UPDATE … WHERE trace_id IN (…) per outcome.
+ * INSERT for the appends, then one UPDATE … WHERE trace_id IN (…) per outcome; a reply count
+ * (rare: a handler that answers and keeps working) is one UPDATE of its own.
  */
 export const MYSQL_INBOX_DDL = `CREATE TABLE IF NOT EXISTS msgbot_inbox (
   seq BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -19,9 +20,13 @@ export const MYSQL_INBOX_DDL = `CREATE TABLE IF NOT EXISTS msgbot_inbox (
   message MEDIUMTEXT NOT NULL,
   status VARCHAR(16) NOT NULL DEFAULT 'pending',
   finished_at BIGINT NULL,
+  replies_written INT UNSIGNED NOT NULL DEFAULT 0,
   KEY msgbot_inbox_trace (trace_id),
   KEY msgbot_inbox_received (received_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`;
+
+/** Added after the first release: a table created before it gets the column at `migrate`. */
+const MYSQL_REPLIES_WRITTEN = 'ALTER TABLE msgbot_inbox ADD COLUMN replies_written INT UNSIGNED NOT NULL DEFAULT 0';
 
 export interface MysqlInboxOptions {
   connectTimeoutMs?: number;
@@ -66,6 +71,10 @@ export class MysqlInbox implements Inbox {
     this.ops.push({ kind: 'append', message });
   }
 
+  replied(traceId: string, count: number): void {
+    this.ops.push({ kind: 'replied', traceId, count });
+  }
+
   finish(traceId: string, status: InboxStatus, at: number): void {
     this.ops.push({ kind: 'finish', traceId, status, at });
   }
@@ -81,6 +90,15 @@ export class MysqlInbox implements Inbox {
       // runs are written in call order, so a finish never precedes its append
       let i = 0;
       while (i < ops.length) {
+        const op = ops[i]!;
+        if (op.kind === 'replied') {
+          i++;
+          await conn.query("UPDATE msgbot_inbox SET replies_written = ? WHERE status = 'pending' AND trace_id = ?", [
+            op.count,
+            op.traceId,
+          ]);
+          continue;
+        }
         const rows: unknown[][] = [];
         while (i < ops.length && ops[i]!.kind === 'append') {
           const m = (ops[i++] as Extract<InboxOp, { kind: 'append' }>).message;
@@ -116,15 +134,15 @@ export class MysqlInbox implements Inbox {
     }
   }
 
-  async unfinished(): Promise<ChatMessage[]> {
+  async unfinished(): Promise<UnfinishedMessage[]> {
     const [rows] = await this.pool.query<RowDataPacket[]>(
-      "SELECT seq, message FROM msgbot_inbox WHERE status = 'pending' ORDER BY seq",
+      "SELECT seq, message, replies_written FROM msgbot_inbox WHERE status = 'pending' ORDER BY seq",
     );
-    const out: ChatMessage[] = [];
+    const out: UnfinishedMessage[] = [];
     for (const row of rows) {
       const decoded = decodeMessage(String(row.message));
       if (decoded.ok) {
-        out.push(decoded.message);
+        out.push({ message: decoded.message, repliesWritten: Number(row.replies_written) });
         continue;
       }
       this.opts.onBadRow?.(Number(row.seq), decoded.error);
@@ -165,6 +183,10 @@ export class MysqlInbox implements Inbox {
 
   async migrate(): Promise<void> {
     await this.pool.query(MYSQL_INBOX_DDL);
+    const [columns] = await this.pool.query<RowDataPacket[]>(
+      "SELECT 1 FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'msgbot_inbox' AND column_name = 'replies_written'",
+    );
+    if (columns.length === 0) await this.pool.query(MYSQL_REPLIES_WRITTEN);
   }
 
   async close(): Promise<void> {

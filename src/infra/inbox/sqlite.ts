@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Inbox, InboxKey, InboxStatus } from '../../actors/inbox.js';
+import type { Inbox, InboxKey, InboxStatus, UnfinishedMessage } from '../../actors/inbox.js';
 import type { ChatMessage } from '../../actors/job.js';
 import { decodeMessage, encodeMessage, type InboxOp } from './codec.js';
 
@@ -21,8 +21,12 @@ export const SQLITE_INBOX_DDL = `CREATE TABLE IF NOT EXISTS msgbot_inbox (
   received_at INTEGER NOT NULL,
   message TEXT NOT NULL,
   status TEXT NOT NULL DEFAULT 'pending',
-  finished_at INTEGER
+  finished_at INTEGER,
+  replies_written INTEGER NOT NULL DEFAULT 0
 )`;
+
+/** Added after the first release: a table created before it gets the column at `migrate`. */
+const SQLITE_REPLIES_WRITTEN = 'ALTER TABLE msgbot_inbox ADD COLUMN replies_written INTEGER NOT NULL DEFAULT 0';
 
 export interface SqliteInboxOptions {
   /** called for a stored row that cannot be read back (it is marked failed, never replayed) */
@@ -50,7 +54,10 @@ function prepare(db: Database.Database) {
       'INSERT INTO msgbot_inbox (trace_id, bot_name, device_id, channel_id, log_id, received_at, message) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
     finish: db.prepare('UPDATE msgbot_inbox SET status = ?, finished_at = ? WHERE seq = ?'),
-    unfinished: db.prepare("SELECT seq, message FROM msgbot_inbox WHERE status = 'pending' ORDER BY seq"),
+    replied: db.prepare('UPDATE msgbot_inbox SET replies_written = ? WHERE seq = ?'),
+    unfinished: db.prepare(
+      "SELECT seq, message, replies_written FROM msgbot_inbox WHERE status = 'pending' ORDER BY seq",
+    ),
     recent: db
       .prepare('SELECT bot_name, device_id, channel_id, log_id, received_at FROM msgbot_inbox WHERE received_at >= ?')
       .raw(),
@@ -87,6 +94,9 @@ export class SqliteInbox implements Inbox {
             encodeMessage(m),
           );
           this.seqOf.set(m.traceId, info.lastInsertRowid);
+        } else if (op.kind === 'replied') {
+          const seq = this.seqOf.get(op.traceId);
+          if (seq !== undefined) s.replied.run(op.count, seq);
         } else {
           const seq = this.seqOf.get(op.traceId);
           if (seq === undefined) continue; // never appended (e.g. a job of limited standing)
@@ -105,6 +115,10 @@ export class SqliteInbox implements Inbox {
     this.ops.push({ kind: 'append', message });
   }
 
+  replied(traceId: string, count: number): void {
+    this.ops.push({ kind: 'replied', traceId, count });
+  }
+
   finish(traceId: string, status: InboxStatus, at: number): void {
     this.ops.push({ kind: 'finish', traceId, status, at });
   }
@@ -116,15 +130,15 @@ export class SqliteInbox implements Inbox {
     this.write(ops);
   }
 
-  async unfinished(): Promise<ChatMessage[]> {
-    const out: ChatMessage[] = [];
-    const rows = this.stmts().unfinished.all() as { seq: number; message: string }[];
+  async unfinished(): Promise<UnfinishedMessage[]> {
+    const out: UnfinishedMessage[] = [];
+    const rows = this.stmts().unfinished.all() as { seq: number; message: string; replies_written: number }[];
     const bad: number[] = [];
     for (const row of rows) {
       const decoded = decodeMessage(row.message);
       if (decoded.ok) {
         this.seqOf.set(decoded.message.traceId, row.seq);
-        out.push(decoded.message);
+        out.push({ message: decoded.message, repliesWritten: row.replies_written });
       } else {
         bad.push(row.seq);
         this.opts.onBadRow?.(row.seq, decoded.error);
@@ -157,6 +171,8 @@ export class SqliteInbox implements Inbox {
 
   async migrate(): Promise<void> {
     this.db.exec(SQLITE_INBOX_DDL);
+    const columns = this.db.prepare('PRAGMA table_info(msgbot_inbox)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'replies_written')) this.db.exec(SQLITE_REPLIES_WRITTEN);
     this.statements = prepare(this.db);
   }
 

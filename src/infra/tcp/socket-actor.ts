@@ -11,11 +11,20 @@ export interface SocketHandle {
   /** grace between end() and destroy() so the last frame leaves (DESIGN.md §2) */
   destroyDelayMs: number;
   /**
-   * When the corked writes of this turn may leave: the durable mailbox runs `release` right after
-   * its next grouped write is committed, so a reply never leaves before its message's finish
-   * (DESIGN.md §2 durable mailbox). Absent: at the end of the tick.
+   * When the writes may leave: the socket hands itself to the durable mailbox on its first write
+   * since the last seal; the mailbox seals it when it starts its next grouped write and releases
+   * it right after that write has committed, so a reply never leaves before its message's finish
+   * (DESIGN.md §2 durable mailbox). Absent: corked to the end of the tick.
    */
-  releaseWrites?: (release: () => void) => void;
+  releaseWrites?: (writes: HeldWrites) => void;
+}
+
+/** A socket's writes held back until a grouped write of the durable mailbox commits (DESIGN.md §2). */
+export interface HeldWrites {
+  /** the writes so far belong to the grouped write now starting; later ones wait for the next */
+  seal(): void;
+  /** the writes sealed first (and not released yet) leave */
+  release(): void;
 }
 
 function isHandle(value: unknown): value is SocketHandle {
@@ -65,7 +74,7 @@ function destroy(socket: Socket): void {
 }
 
 /** One socket's reading, framing and writing, driven by the socket actor below. */
-class SocketPump {
+class SocketPump implements HeldWrites {
   private readonly framer: LineFramer;
   private framerLimit: number;
   private finished = false;
@@ -74,8 +83,10 @@ class SocketPump {
   /** a big chunk is being framed slice by slice; no further reads until it is done */
   private slicing = false;
   private corked = false;
-  /** `uncork` for `releaseWrites`, made on the first write of a socket that has one */
-  private release: (() => void) | undefined;
+  /** with releaseWrites: written since the last seal (and handed to the mailbox) */
+  private unsealed = '';
+  /** with releaseWrites: sealed groups of writes, oldest first, waiting for their release */
+  private readonly sealed: string[] = [];
   /** the direct write path, handed to the connection as `out.write` */
   readonly write: (data: string) => void;
 
@@ -163,25 +174,47 @@ class SocketPump {
     this.socket.uncork();
   }
 
-  // Writes are corked for the rest of the tick (or until the durable mailbox has committed what
-  // this turn finished): the replies of one event-loop turn leave in one write syscall instead of
-  // one each (DESIGN.md §2).
+  // The replies of one event-loop turn leave in one write syscall instead of one each
+  // (DESIGN.md §2): corked for the rest of the tick, or — with the durable mailbox — held here
+  // until the grouped write that holds their finishes has committed. Held in our own buffer, not
+  // by cork: a reply written while an (asynchronous) grouped write is in flight must wait for the
+  // next one, and an uncork could not leave it behind.
   private writeData(data: string): void {
     const socket = this.socket;
     if (socket.destroyed || socket.writableEnded) return;
+    if (this.releaseWrites !== undefined) {
+      if (data === '') return;
+      if (this.unsealed === '') this.releaseWrites(this);
+      this.unsealed += data;
+      this.checkSlow(this.unsealed.length);
+      return;
+    }
     if (!this.corked) {
       this.corked = true;
       socket.cork();
-      if (this.releaseWrites === undefined) process.nextTick(uncork, this);
-      else {
-        this.release ??= () => this.uncork();
-        this.releaseWrites(this.release);
-      }
+      process.nextTick(uncork, this);
     }
     socket.write(data);
-    if (socket.writableLength > this.maxOutboundBytes) {
-      this.finish({ type: 'SLOW_CONSUMER', bytes: socket.writableLength });
-    }
+    this.checkSlow(0);
+  }
+
+  seal(): void {
+    this.sealed.push(this.unsealed);
+    this.unsealed = '';
+  }
+
+  release(): void {
+    const data = this.sealed.shift();
+    const socket = this.socket;
+    if (data === undefined || data === '' || socket.destroyed || socket.writableEnded) return;
+    socket.write(data);
+    this.checkSlow(0);
+  }
+
+  /** `held`: characters waiting in our own buffer besides the socket's unsent bytes */
+  private checkSlow(held: number): void {
+    const bytes = this.socket.writableLength + held;
+    if (bytes > this.maxOutboundBytes) this.finish({ type: 'SLOW_CONSUMER', bytes });
   }
 
   command(command: SocketCommand): void {
@@ -221,6 +254,12 @@ class SocketPump {
     socket.off('error', onError);
     socket.on('error', ignoreError);
     if (socket.destroyed) return;
+    // a closing socket's held writes go out before its end, as corked ones would (a graceful
+    // stop closes sockets before the mailbox's last write; a crash never gets here)
+    const held = this.sealed.join('') + this.unsealed;
+    this.sealed.length = 0;
+    this.unsealed = '';
+    if (held !== '' && !socket.writableEnded) socket.write(held);
     const slow = socket.writableLength > this.maxOutboundBytes;
     if (slow) {
       socket.destroy();
