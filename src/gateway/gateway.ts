@@ -1,4 +1,3 @@
-import type net from 'node:net';
 import type { Actor } from 'xstate';
 import { connectionKey } from '../actors/connection.js';
 import { type DispatcherEvent, type dispatcherMachine, stopGates } from '../actors/dispatcher.js';
@@ -30,6 +29,7 @@ import { connectionPorts } from './ports.js';
 import { DurableReplay } from './replay.js';
 import { RoomSaturationWatch } from './room-saturation.js';
 import { RoomDirectory } from './rooms.js';
+import { type SendJournal, sendJournalOf } from './send-journal.js';
 import { Sender, type SendInput } from './sender.js';
 import { drainForShutdown } from './shutdown.js';
 import { StandingRefresh } from './standing-refresh.js';
@@ -56,6 +56,8 @@ export class Gateway {
   readonly paths: OutboundPaths;
   /** replies, and the SendPort of scheduled and API sends (checks, outcomes, chat log) */
   readonly sender: Sender;
+  /** the send record (msgbot_outbox); the scheduler finishes interrupted runs from it */
+  readonly journal: SendJournal | undefined;
   private readonly durable: DurableMailbox<DispatcherEvent> | undefined;
   private readonly listeners: PhoneListeners;
   private readonly sampler: ProcessSampler;
@@ -107,6 +109,7 @@ export class Gateway {
       log: log.message,
       inspection: opts.inspection,
     });
+    this.journal = sendJournalOf(opts.outbox, opts.instanceId, config, { clock, metrics, log: log.message });
     this.sender = new Sender({
       clock,
       outbound: config.outbound,
@@ -117,6 +120,7 @@ export class Gateway {
       metrics,
       log: log.message,
       standing: (botName, deviceId) => this.registry.get(connectionKey(botName, deviceId))?.info.standing,
+      journal: this.journal,
     });
     this.jobs = new JobRunning({
       clock,
@@ -236,7 +240,7 @@ export class Gateway {
       tlsPort: config.tls.port,
       tls: opts.tls,
       handshakeMs: config.timers.handshakeMs,
-      admit: (socket) => this.admit(socket),
+      admit: (socket) => this.admission.admit(socket), // docs/decisions.md "Admission"
       log: log.client,
       metrics,
       clock,
@@ -277,17 +281,13 @@ export class Gateway {
   async start(): Promise<this> {
     this.dispatcher.start();
     await this.replays.recover();
+    await this.journal?.recover((record) => this.sender.resubmit(record)); // they wait for their phones
     this.telemetry.start();
     this.sampler.start();
     this.standing.schedule();
     await this.listeners.start();
     this.opts.loggers.cat.client.info(listeningFields(this.opts.config, this.listeners), 'listening for phones');
     return this;
-  }
-
-  /** A new socket (the listeners' admission; docs/decisions.md "Admission"). */
-  private admit(socket: net.Socket): void {
-    this.admission.admit(socket);
   }
 
   /** Live connections for `# client_info` and /actors. */
@@ -342,6 +342,7 @@ export class Gateway {
     stopGates(this.dispatcher.getSnapshot().context);
     this.sampler.stop();
     this.replays.stop();
+    this.journal?.stop();
     await this.durable?.stop();
     await this.telemetry.close(5_000);
     await closed;

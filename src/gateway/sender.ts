@@ -1,8 +1,8 @@
-import { ulid } from 'ulid';
 import type { Standing } from '../actors/connection-ports.js';
 import type { ChatMessage } from '../actors/job.js';
 import type { OutboundItem, OutboundOutcome } from '../actors/outbound.js';
-import type { SendFailureReason, SendKind, SendMedia, SendOutcome, SendPort, SendRequest } from '../actors/send.js';
+import type { OutboxRecord } from '../actors/outbox.js';
+import type { SendFailureReason, SendKind, SendOutcome, SendPort, SendRequest } from '../actors/send.js';
 import { encodeReply, ReplyError, truncateCodePoints } from '../handlers/reply.js';
 import type { ReplyPacket } from '../handlers/runner.js';
 import type { Clock } from '../infra/clock.js';
@@ -12,20 +12,14 @@ import type { Metrics } from '../infra/metrics.js';
 import type { ChatLogRow, Store } from '../infra/store/types.js';
 import { sentChatLogRow } from '../infra/telemetry/sent-rows.js';
 import type { OutgoingReply } from '../protocol/index.js';
+import { mediaHoldMs } from './media-hold.js';
 import type { OutboundPaths } from './outbound-paths.js';
+import type { SendJournal } from './send-journal.js';
 import { SendOutcomes, type SendRecord } from './send-outcomes.js';
+import { entryOf, outcomeOf, requestOf, type SendInput } from './send-requests.js';
 
-/** What code outside a handler (and `ctx.send`) asks for; the gateway fills in id and kind. */
-export interface SendInput {
-  botName: string;
-  channelId: string;
-  /** absent: the phone that last served the room */
-  deviceId?: string;
-  roomTitle?: string;
-  text?: string;
-  media?: SendMedia;
-  traceId?: string;
-}
+export type { SendInput };
+export { mediaHoldMs };
 
 export interface SenderDeps {
   clock: Clock;
@@ -40,25 +34,14 @@ export interface SenderDeps {
   standing(botName: string, deviceId: string): Standing | undefined;
   /** rooms remembered as last served, at most this many */
   maxRooms?: number;
+  /** the send record (DESIGN.md §2: API and scheduled sends survive a restart); none: memory only */
+  journal?: Pick<SendJournal, 'add' | 'settle' | 'get'>;
 }
 
-const MEDIA_PREFIXES = ['IMAGE_BASE64:', 'MEDIA_URL:'] as const;
-
-/**
- * How long the phone is busy after a media packet (PROTOCOL §4.5): `media_wait_time` when given,
- * else the wait the client computes itself (known sizes only: a URL counts as 0 bytes).
- */
-export function mediaHoldMs(reply: OutgoingReply): number {
-  const prefix = MEDIA_PREFIXES.find((p) => reply.text.startsWith(p));
-  if (prefix === undefined) return 0;
-  const wait = reply.mediaWaitTime;
-  if (typeof wait === 'number' && wait > 0) return wait;
-  const items = reply.text.slice(prefix.length).split('|||');
-  let bytes = 0;
-  for (const item of items) if (!/^http/i.test(item)) bytes += (item.length * 3) / 4;
-  const mb = bytes / 1_048_576;
-  if (items.length === 1) return Math.min(6_000, Math.max(4_000, Math.round(1_500 + mb * 2_000)));
-  return Math.min(15_000, Math.max(3_000, Math.round(1_500 + mb * 2_000 + (items.length - 1) * 300)));
+/** How a send is started: fresh, or re-sent after a restart (already in the record, its hold running). */
+interface StartOptions {
+  acceptedAt?: number;
+  stored?: boolean;
 }
 
 /**
@@ -154,34 +137,66 @@ export class Sender implements SendPort {
    * Checks the send and queues it on its phone's path; resolves once that is done (the outcome
    * follows in `done`). A send that fails its checks has its outcome at once.
    */
-  private async start(request: SendRequest): Promise<{ done: Promise<SendOutcome> }> {
-    if (this.outcomes.get(request.id) === undefined) this.remember(request);
+  private async start(
+    request: SendRequest,
+    opts: StartOptions = {},
+  ): Promise<{ done: Promise<SendOutcome>; stored: Promise<void> }> {
+    if (this.outcomes.get(request.id) === undefined) this.remember(request, opts.acceptedAt);
     let prepared: { item: Omit<OutboundItem, 'settle'>; deviceId: string } | SendOutcome;
     try {
-      prepared = await this.prepare(request);
+      prepared = await this.prepare(request, opts.acceptedAt);
     } catch (error) {
       prepared = this.failed(request, 'not-approved', `lookup failed: ${(error as Error).message}`);
     }
-    if ('status' in prepared) return { done: Promise.resolve(this.finish(request, prepared)) };
+    const journal = request.kind === 'reply' ? undefined : this.deps.journal;
+    if ('status' in prepared) {
+      // a re-sent send that fails its checks now: its record says so
+      const stored = opts.stored === true ? journal?.settle(request.id, outcomeOf(prepared)) : undefined;
+      return { done: Promise.resolve(this.finish(request, prepared)), stored: stored ?? Promise.resolve() };
+    }
     const { item, deviceId } = prepared;
+    // DESIGN.md §2: stored before it is queued, so its outcome (maybe at once) follows its row
+    const stored =
+      opts.stored === true || journal === undefined
+        ? Promise.resolve()
+        : journal.add(entryOf(request, deviceId, opts.acceptedAt ?? this.deps.clock.now()));
     const done = new Promise<SendOutcome>((resolve) => {
       this.deps.paths.submit(request.botName, deviceId, [
         {
           ...item,
-          settle: (o) =>
-            resolve(
-              this.finish(
-                request,
-                o.status === 'delivered'
-                  ? { id: request.id, status: 'delivered', deviceId, at: o.at }
-                  : { id: request.id, status: 'failed', reason: o.reason, detail: o.detail, at: o.at },
-                item.reply,
-              ),
-            ),
+          settle: (o) => {
+            const outcome: SendOutcome =
+              o.status === 'delivered'
+                ? { id: request.id, status: 'delivered', deviceId, at: o.at }
+                : { id: request.id, status: 'failed', reason: o.reason, detail: o.detail, at: o.at };
+            void journal?.settle(request.id, outcomeOf(outcome));
+            resolve(this.finish(request, outcome, item.reply));
+          },
         },
       ]);
     });
-    return { done };
+    return { done, stored };
+  }
+
+  /** Start-up: a send the record still had queued goes to its phone's path again (same id, rest of its hold). */
+  resubmit(record: OutboxRecord): void {
+    const request: SendRequest = {
+      id: record.id,
+      kind: record.kind,
+      botName: record.botName,
+      deviceId: record.deviceId,
+      channelId: record.channelId,
+      traceId: record.traceId,
+    };
+    if (record.roomTitle !== undefined) request.roomTitle = record.roomTitle;
+    if (record.text !== undefined) request.text = record.text;
+    if (record.media !== undefined) request.media = record.media;
+    void this.start(request, { acceptedAt: record.acceptedAt, stored: true });
+  }
+
+  /** `GET /messages/<id>`: the outcome memory, else the send record (after a restart). */
+  async lookup(id: string): Promise<SendRecord | undefined> {
+    return this.outcomes.get(id) ?? (await this.deps.journal?.get(id));
   }
 
   /**
@@ -189,34 +204,19 @@ export class Sender implements SendPort {
    * checks, or already went out), with its record; the outcome follows in `outcomes`.
    */
   async accept(input: SendInput, kind: SendKind = 'api'): Promise<SendRecord> {
-    const request = this.requestOf(input, kind);
+    const request = requestOf(input, kind, this.deps.clock.now());
     this.remember(request);
-    await this.start(request);
+    const { stored } = await this.start(request);
+    await stored; // answered once the send is in the record (a restart sends it)
     return this.outcomes.get(request.id)!;
   }
 
   /** `gateway.send(...)` and `ctx.send(...)`: an API send, resolved with its outcome. */
   sendInput(input: SendInput, kind: SendKind = 'api'): Promise<SendOutcome> {
-    return this.send(this.requestOf(input, kind));
+    return this.send(requestOf(input, kind, this.deps.clock.now()));
   }
 
-  private requestOf(input: SendInput, kind: SendKind): SendRequest {
-    const id = ulid(this.deps.clock.now());
-    const request: SendRequest = {
-      id,
-      kind,
-      botName: input.botName,
-      channelId: input.channelId,
-      traceId: input.traceId ?? id,
-    };
-    if (input.deviceId !== undefined) request.deviceId = input.deviceId;
-    if (input.roomTitle !== undefined) request.roomTitle = input.roomTitle;
-    if (input.text !== undefined) request.text = input.text;
-    if (input.media !== undefined) request.media = input.media;
-    return request;
-  }
-
-  private remember(request: SendRequest): void {
+  private remember(request: SendRequest, acceptedAt = this.deps.clock.now()): void {
     if (request.kind === 'reply') return;
     this.outcomes.add({
       id: request.id,
@@ -225,13 +225,14 @@ export class Sender implements SendPort {
       channelId: request.channelId,
       ...(request.deviceId !== undefined ? { deviceId: request.deviceId } : {}),
       status: 'queued',
-      acceptedAt: this.deps.clock.now(),
+      acceptedAt,
     });
   }
 
   /** The checks of a send, in order: content, phone, approval, room title. */
   private async prepare(
     request: SendRequest,
+    acceptedAt?: number,
   ): Promise<{ item: Omit<OutboundItem, 'settle'>; deviceId: string } | SendOutcome> {
     const hasText = typeof request.text === 'string' && request.text !== '';
     if (hasText === (request.media !== undefined)) {
@@ -298,7 +299,7 @@ export class Sender implements SendPort {
         reply,
         gapMs: this.deps.outbound.minGapMs,
         holdMs: mediaHoldMs(reply),
-        expiresAt: now + this.deps.outbound.holdMs,
+        expiresAt: (acceptedAt ?? now) + this.deps.outbound.holdMs,
       },
     };
   }

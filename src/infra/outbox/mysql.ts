@@ -36,7 +36,10 @@ const ADD_SQL = `INSERT INTO msgbot_outbox (${OUTBOX_COLUMNS.join(', ')}) VALUES
     .map((c) => `${c} = VALUES(${c})`)
     .join(', ')}, status = 'queued', reason = NULL, detail = NULL, settled_at = NULL`;
 
-export function openMysqlOutbox(url: string, opts: OutboxOpenOptions & { connectTimeoutMs?: number } = {}): MysqlOutbox {
+export function openMysqlOutbox(
+  url: string,
+  opts: OutboxOpenOptions & { connectTimeoutMs?: number } = {},
+): MysqlOutbox {
   const parsed = new URL(url);
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
   if (!database) throw new Error('the MySQL URL names no database (mysql://user:pass@host:3306/<db>)');

@@ -66,7 +66,9 @@ function prepare(db: Database.Database) {
     ofRun: db.prepare(
       `SELECT ${SELECT_COLUMNS} FROM msgbot_outbox WHERE schedule_id = ? AND scheduled_at = ? ORDER BY seq`,
     ),
-    bad: db.prepare("UPDATE msgbot_outbox SET status = 'failed', reason = NULL, detail = ?, settled_at = ? WHERE id = ?"),
+    bad: db.prepare(
+      "UPDATE msgbot_outbox SET status = 'failed', reason = NULL, detail = ?, settled_at = ? WHERE id = ?",
+    ),
     prune: db.prepare(
       "DELETE FROM msgbot_outbox WHERE seq IN (SELECT seq FROM msgbot_outbox WHERE status <> 'queued' AND settled_at < ? LIMIT ?)",
     ),
