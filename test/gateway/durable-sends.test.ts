@@ -182,6 +182,46 @@ describe('API sends survive a crash (DESIGN.md §2 outbound path, durable)', () 
     expect(await metricValue(second.t.gateway.metrics.outbox, { event: 'expired' })).toBe(1);
   });
 
+  it('a graceful stop leaves a waiting send queued in the record; the next start sends it', async () => {
+    const w = await world();
+    const t0 = Date.now();
+    const first = await gateway(w, { clockStart: t0 });
+    const accepted = await first.t.gateway.sender.accept({
+      botName: BOT,
+      channelId: ROOM,
+      deviceId: DEVICE,
+      text: 'kept',
+    });
+    const outcome = first.t.gateway.send({ botName: BOT, channelId: ROOM, deviceId: DEVICE, text: 'also kept' });
+    await first.t.gateway.stop(50);
+    // the caller in this process hears `shutdown`; the record keeps both for the next start
+    expect(await outcome).toMatchObject({ status: 'failed', reason: 'shutdown' });
+    expect(rows(first.outbox).map((r) => [r.status, r.reason])).toEqual([
+      ['queued', null],
+      ['queued', null],
+    ]);
+    const second = await gateway(w, { clockStart: t0 + 5_000 });
+    const c = await phone(second.t);
+    await until(() => texts(c).length === 1);
+    await second.t.advance(1_000);
+    await until(() => texts(c).length === 2);
+    expect(texts(c)).toEqual(['kept', 'also kept']);
+    expect(await second.t.gateway.sender.lookup(accepted.id)).toMatchObject({ status: 'delivered' });
+  });
+
+  it('a failing record write is counted and logged; the send still goes out', async () => {
+    const w = await world();
+    const first = await gateway(w, { clockStart: Date.now() });
+    first.outbox.db.close();
+    const c = await phone(first.t);
+    const outcome = await first.t.gateway.send({ botName: BOT, channelId: ROOM, deviceId: DEVICE, text: 'anyway' });
+    expect(outcome.status).toBe('delivered');
+    await until(() => texts(c).length === 1);
+    expect(texts(c)).toEqual(['anyway']);
+    expect(await metricValue(first.t.gateway.metrics.outbox, { event: 'write-error' })).toBeGreaterThanOrEqual(1);
+    expect(first.t.logs.some((l) => l.msg === 'send record write failed; the send goes on in memory')).toBe(true);
+  });
+
   it('a re-sent send waits only for the rest of its hold', async () => {
     const w = await world();
     const t0 = Date.now();
@@ -319,6 +359,48 @@ describe('an interrupted schedule run is finished after the restart (PROTOCOL §
       ['images_1', 'failed', 'interrupted'],
     ]);
     expect(await metricValue(second.t.gateway.metrics.outbox, { event: 'run-closed' })).toBe(1);
+  });
+
+  it('a graceful stop during the run leaves it claimed and unlogged; the next start resumes it', async () => {
+    const w = await world();
+    const t0 = kst('2026-01-15 11:59:55');
+    const config = { scheduler: { startDelayMs: 10_000 } };
+    const store = await w.store();
+    await store.schedules.addSchedule(
+      newSchedule({
+        botName: BOT,
+        deviceId: DEVICE,
+        roomId: ROOM,
+        messageText: 'morning',
+        images1: [{ base64: PNG, name: 'a.png' }],
+        scheduleType: 'daily',
+      }),
+    );
+    const first = await gateway(w, { clockStart: t0, config, store });
+    const s = scheduler(first.t, store);
+    const before = await phone(first.t);
+    await first.t.advance(10_000);
+    await until(() => rows(first.outbox).length === 2);
+    before.close();
+    await until(() => first.t.gateway.connectionInfos().length === 0);
+    s.stop(); // the daemon stops the scheduler first, then the gateway
+    await first.t.gateway.stop(50);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(table(store, 'SELECT * FROM kb_schedule_logs')).toEqual([]);
+    expect(rows(first.outbox).map((r) => [r.component, r.status])).toEqual([
+      ['text', 'delivered'],
+      ['images_1', 'queued'],
+    ]);
+
+    const store2 = await w.store();
+    const second = await gateway(w, { clockStart: t0 + 30_000, config, store: store2 });
+    scheduler(second.t, store2);
+    const c = await phone(second.t);
+    await second.t.advance(10_000);
+    await until(() => table(store2, 'SELECT * FROM kb_schedule_logs').length === 1);
+    expect(texts(c)).toEqual([`IMAGE_BASE64:${PNG}`]);
+    expect(table(store2, 'SELECT status FROM kb_schedule_logs')).toEqual([{ status: 'success' }]);
+    expect(table(store2, 'SELECT next_send_at FROM kb_schedule')).toEqual([{ next_send_at: '2026-01-16 12:00:00' }]);
   });
 
   it('another gateway leaves a fresh claim alone and takes it over once it is older than staleClaimMs', async () => {
