@@ -21,7 +21,8 @@ import type { ClaimedSchedule, RunSendRecord, SchedulerPorts, SchedulerSettings 
  *   record has as delivered or failed keep that outcome, the rest are sent (a failed send is not
  *   retried, §7.12), and the run is logged and advanced as usual;
  * - else closes it: logged `partial`/`failed` "interrupted", its still-queued sends fail
- *   `interrupted`, and advanced.
+ *   `interrupted`, and advanced. Without a send record (outbound.durable off) a stale claim is
+ *   always closed this way: what was delivered is unknown, so nothing is sent again.
  *
  * docs/decisions.md "Durable sends" says why.
  */
@@ -46,18 +47,18 @@ export async function recoverClaims(
   live: ReadonlySet<string>,
 ): Promise<ResumePlan[]> {
   const recovery = ports.recovery;
-  if (recovery === undefined) return [];
   const plans: ResumePlan[] = [];
   for (const row of await ports.store.claimedSchedules(CLAIMED_PER_PASS)) {
     // a bot with a run going in this process: that run may be this row's
     if (busy.has(row.targetBotName)) continue;
     const now = ports.clock.now();
     const claimedMs = parseKst(row.lastSentAt) ?? 0;
-    const records = await recovery.sendsOfRun(row.id, row.nextSendAt);
+    // without a send record nothing is known to be ours or delivered: stale claims are only closed
+    const records = recovery === undefined ? [] : await recovery.sendsOfRun(row.id, row.nextSendAt);
     const ours = records.some((r) => r.ours);
     if (!ours && now - claimedMs < settings.staleClaimMs) continue; // another gateway may be running it
     const dueMs = parseKst(row.nextSendAt) ?? 0;
-    const resumable = !row.logged && now - dueMs <= settings.catchUpWindowS * 1000;
+    const resumable = recovery !== undefined && !row.logged && now - dueMs <= settings.catchUpWindowS * 1000;
     // its phone's bot is not connected yet: a later pass resumes it, or closes it once the window is over
     if (resumable && !live.has(row.targetBotName)) continue;
     if (!(await ports.store.reclaimSchedule(row.id, row.nextSendAt, row.lastSentAt, kstText(now)))) continue;
