@@ -280,8 +280,8 @@ export class Gateway {
   /** Starts workers, telemetry and the listener (PROTOCOL §1.1). */
   async start(): Promise<this> {
     this.dispatcher.start();
-    await this.replays.recover();
-    await this.journal?.recover((record) => this.sender.resubmit(record)); // they wait for their phones
+    const replayed = await this.replays.recover(); // their handlers' ctx.send go again with them
+    await this.journal?.recover((record) => this.sender.resubmit(record), replayed);
     this.telemetry.start();
     this.sampler.start();
     this.standing.schedule();

@@ -103,10 +103,15 @@ export class SendJournal {
   /**
    * Start-up: this gateway's API sends still queued are handed to `resubmit` in their order when
    * younger than outbound.holdMs (they wait for the rest of their hold); older ones fail `expired`.
-   * Scheduled sends are left to the scheduler, which finishes their runs (no duplicates).
+   * Scheduled sends are left to the scheduler, which finishes their runs, and a handler's
+   * `ctx.send` whose message is being replayed (`replayed` trace ids) to that handler, which sends
+   * it again (no duplicates).
    */
-  async recover(resubmit: (record: OutboxRecord) => void): Promise<{ resubmitted: number; expired: number }> {
-    const counts = { resubmitted: 0, expired: 0 };
+  async recover(
+    resubmit: (record: OutboxRecord) => void,
+    replayed: ReadonlySet<string> = new Set(),
+  ): Promise<{ resubmitted: number; expired: number; replayed: number }> {
+    const counts = { resubmitted: 0, expired: 0, replayed: 0 };
     let queued: OutboxRecord[];
     try {
       queued = await this.o.outbox.queued();
@@ -118,6 +123,12 @@ export class SendJournal {
     const now = this.o.clock.now();
     for (const r of queued) {
       if (r.kind !== 'api' || r.owner !== this.o.owner) continue;
+      if (replayed.has(r.traceId)) {
+        counts.replayed++;
+        const detail = 'its message is replayed; the handler sends it again';
+        void this.settle(r.id, { status: 'failed', reason: 'interrupted', detail, at: now });
+        continue;
+      }
       if (now - r.acceptedAt < this.o.holdMs) {
         counts.resubmitted++;
         resubmit(r);
@@ -133,6 +144,7 @@ export class SendJournal {
     }
     this.o.metrics.outbox.inc({ event: 'resubmitted' }, counts.resubmitted);
     this.o.metrics.outbox.inc({ event: 'expired' }, counts.expired);
+    this.o.metrics.outbox.inc({ event: 'left-to-replay' }, counts.replayed);
     this.o.log.info(counts, 'send record recovered; re-sent sends wait for their phones');
     this.startPruning();
     return counts;

@@ -7,6 +7,8 @@ import type { Actor } from 'xstate';
 import { parseKst } from '../../src/actors/schedule-rules.js';
 import type { schedulerMachine } from '../../src/actors/scheduler.js';
 import { startScheduler } from '../../src/gateway/scheduler-wiring.js';
+import { defineBot } from '../../src/handlers/api.js';
+import { openSqliteInbox } from '../../src/infra/inbox/sqlite.js';
 import { openSqliteOutbox, type SqliteOutbox } from '../../src/infra/outbox/sqlite.js';
 import { openSqliteStore, type SqliteStore } from '../../src/infra/store/sqlite.js';
 import { metricValue } from '../robustness/support/wire.js';
@@ -83,12 +85,12 @@ async function gateway(w: World, opts: TestGatewayOptions & { clockStart: number
   return { t, outbox };
 }
 
-async function phone(t: TG) {
+async function phone(t: TG, deviceId = DEVICE) {
   const c = await BridgeClient.connect({
     port: t.port,
     secret: KEYS.secret,
     salt: KEYS.salt,
-    deviceId: DEVICE,
+    deviceId,
     now: () => t.clock?.now() ?? Date.now(),
   });
   clients.push(c);
@@ -220,6 +222,49 @@ describe('API sends survive a crash (DESIGN.md §2 outbound path, durable)', () 
     expect(texts(c)).toEqual(['anyway']);
     expect(await metricValue(first.t.gateway.metrics.outbox, { event: 'write-error' })).toBeGreaterThanOrEqual(1);
     expect(first.t.logs.some((l) => l.msg === 'send record write failed; the send goes on in memory')).toBe(true);
+  });
+
+  it('a ctx.send of a message that is replayed is left to its handler: the target phone gets it once', async () => {
+    const w = await world();
+    const s = await w.store();
+    await s.setDeviceStatus({ botName: BOT, deviceId: 'dev-2' }, 'approved');
+    await s.registerRoom({ roomId: ROOM, botName: BOT, deviceId: 'dev-2' }, '공지방', 'approved');
+    await s.close();
+    const relay = defineBot({
+      async onMessage(ctx) {
+        await ctx.send({ channelId: ROOM, device: 'dev-2', text: `relay: ${ctx.message.text}` });
+        await ctx.reply('relayed');
+      },
+    });
+    const inbox = async () => {
+      const i = openSqliteInbox(w.file);
+      await i.migrate();
+      handles.push({ close: () => i.db.open && i.db.close() });
+      return i;
+    };
+    const t0 = Date.now();
+    const firstInbox = await inbox();
+    const first = await gateway(w, { clockStart: t0, inbox: firstInbox, bots: [relay] });
+    const sender = await phone(first.t);
+    sender.analyze('news', { channelId: ROOM });
+    await until(() => rows(first.outbox).length === 1); // the handler waits for dev-2, which is away
+    first.outbox.db.close(); // the crash
+    firstInbox.db.close();
+    sender.close();
+
+    const second = await gateway(w, { clockStart: t0 + 30_000, inbox: await inbox(), bots: [relay] });
+    expect(
+      second.t.logs.find((l) => l.msg === 'send record recovered; re-sent sends wait for their phones'),
+    ).toMatchObject({ resubmitted: 0, replayed: 1 });
+    const target = await phone(second.t, 'dev-2');
+    const back = await phone(second.t); // the replayed message runs once its phone is back
+    await until(() => texts(back).includes('relayed'));
+    await second.t.advance(2_000);
+    expect(texts(target)).toEqual(['relay: news']);
+    expect(rows(second.outbox).map((r) => [r.status, r.reason])).toEqual([
+      ['failed', 'interrupted'],
+      ['delivered', null],
+    ]);
   });
 
   it('a re-sent send waits only for the rest of its hold', async () => {
