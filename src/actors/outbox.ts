@@ -63,7 +63,10 @@ export interface Outbox {
   get(id: string): Promise<OutboxRecord | undefined>;
   /** The sends of one scheduled run, in the order they were accepted. */
   ofRun(scheduleId: number, scheduledAt: string): Promise<OutboxRecord[]>;
-  /** Deletes sends settled before `before` (epoch ms); returns how many. */
+  /**
+   * Deletes sends settled before `before` (epoch ms), and sends still queued that were accepted
+   * before it (long past any hold: left by a gateway that never came back); returns how many.
+   */
   prune(before: number): Promise<number>;
   /** Creates our table if missing (`msgbot_outbox`; never touches the kb_* tables). */
   migrate(): Promise<void>;

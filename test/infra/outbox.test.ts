@@ -95,7 +95,7 @@ function suite(open: () => Promise<{ outbox: Outbox; reopen(): Promise<Outbox> }
     expect((await outbox.queued()).map((r) => r.id)).toEqual([scheduled(2, 'images_1').id, api(3).id]);
   });
 
-  it('prune removes settled rows older than its bound, never queued ones', async () => {
+  it('prune removes rows settled before its bound, and queued ones only when accepted before it', async () => {
     const { outbox } = await open();
     for (const n of [1, 2, 3]) await written(outbox.add(api(n)));
     await written(outbox.settle(api(1).id, { status: 'delivered', deviceId: 'a1b2c3', at: 1_000 }));
@@ -103,7 +103,9 @@ function suite(open: () => Promise<{ outbox: Outbox; reopen(): Promise<Outbox> }
     expect(await outbox.prune(2_000)).toBe(1);
     expect(await outbox.prune(10_000)).toBe(1);
     expect((await outbox.queued()).map((r) => r.id)).toEqual([api(3).id]);
-    expect(await outbox.prune(Number.MAX_SAFE_INTEGER)).toBe(0);
+    expect(await outbox.prune(T0 + 3)).toBe(0); // accepted at T0 + 3: not before the bound
+    expect(await outbox.prune(T0 + 4)).toBe(1); // left by a gateway that never came back
+    expect(await outbox.queued()).toEqual([]);
   });
 }
 

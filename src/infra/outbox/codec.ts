@@ -148,3 +148,6 @@ export function settleParams(id: string, o: OutboxOutcome): (string | number | n
     ? ['delivered', o.deviceId, null, null, o.at, id]
     : ['failed', null, o.reason, o.detail === undefined ? null : o.detail.slice(0, 1_000), o.at, id];
 }
+
+/** What `prune` deletes: settled before the bound, or queued and accepted before it. */
+export const PRUNABLE = "((status <> 'queued' AND settled_at < ?) OR (status = 'queued' AND accepted_at < ?))";

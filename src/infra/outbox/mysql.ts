@@ -1,6 +1,6 @@
 import mysql, { type Pool, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
 import type { Outbox, OutboxEntry, OutboxOutcome, OutboxRecord } from '../../actors/outbox.js';
-import { decodeRow, entryParams, OUTBOX_COLUMNS, SELECT_COLUMNS, SETTLE_SQL, settleParams } from './codec.js';
+import { decodeRow, entryParams, OUTBOX_COLUMNS, PRUNABLE, SELECT_COLUMNS, SETTLE_SQL, settleParams } from './codec.js';
 import type { OutboxOpenOptions } from './sqlite.js';
 
 /**
@@ -98,8 +98,8 @@ export class MysqlOutbox implements Outbox {
     for (;;) {
       // in chunks: one long DELETE would hold its locks against the inserts
       const [result] = await this.pool.query<ResultSetHeader>(
-        "DELETE FROM msgbot_outbox WHERE status <> 'queued' AND settled_at < ? ORDER BY seq LIMIT 2000",
-        [before],
+        `DELETE FROM msgbot_outbox WHERE ${PRUNABLE} ORDER BY seq LIMIT 2000`,
+        [before, before],
       );
       total += result.affectedRows;
       if (result.affectedRows < 2_000) return total;

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Outbox, OutboxEntry, OutboxOutcome, OutboxRecord } from '../../actors/outbox.js';
-import { decodeRow, entryParams, OUTBOX_COLUMNS, SELECT_COLUMNS, SETTLE_SQL, settleParams } from './codec.js';
+import { decodeRow, entryParams, OUTBOX_COLUMNS, PRUNABLE, SELECT_COLUMNS, SETTLE_SQL, settleParams } from './codec.js';
 
 /**
  * The durable send record in SQLite (DESIGN.md §2 outbound path), its own table of the gateway's
@@ -70,7 +70,7 @@ function prepare(db: Database.Database) {
       "UPDATE msgbot_outbox SET status = 'failed', reason = NULL, detail = ?, settled_at = ? WHERE id = ?",
     ),
     prune: db.prepare(
-      "DELETE FROM msgbot_outbox WHERE seq IN (SELECT seq FROM msgbot_outbox WHERE status <> 'queued' AND settled_at < ? LIMIT ?)",
+      `DELETE FROM msgbot_outbox WHERE seq IN (SELECT seq FROM msgbot_outbox WHERE ${PRUNABLE} LIMIT ?)`,
     ),
   };
 }
@@ -107,7 +107,7 @@ export class SqliteOutbox implements Outbox {
   async prune(before: number): Promise<number> {
     let total = 0;
     for (;;) {
-      const changes = this.stmts().prune.run(before, PRUNE_CHUNK).changes;
+      const changes = this.stmts().prune.run(before, before, PRUNE_CHUNK).changes;
       total += changes;
       if (changes < PRUNE_CHUNK) return total;
       await new Promise((r) => setImmediate(r)); // let the message path run between chunks
