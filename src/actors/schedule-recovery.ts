@@ -64,19 +64,19 @@ export async function recoverClaims(
     if (!(await ports.store.reclaimSchedule(row.id, row.nextSendAt, row.lastSentAt, kstText(now)))) continue;
     const prior = new Map<ComponentName, RunSendRecord>();
     for (const r of records) prior.set(r.component, r); // the latest row of a component wins
-    const took = { claimedAt: row.lastSentAt, ours };
+    const took = `claimed ${row.lastSentAt} ${ours ? 'by this gateway' : 'by another, stale'}`;
     if (row.logged) {
       await advance(ports, row, claimedMs);
-      ports.onRecover?.(row.id, 'advanced', `logged before the stop; advanced (${JSON.stringify(took)})`);
+      ports.onRecover?.(row.id, 'advanced', `${took}; logged before the stop, now advanced`);
       continue;
     }
     if (resumable) {
       plans.push({ row, startedMs: claimedMs, prior });
       const left = wantedComponents(row).filter((c) => (prior.get(c)?.status ?? 'queued') === 'queued');
-      ports.onRecover?.(row.id, 'resumed', `sending ${left.join(',') || 'nothing'} (${JSON.stringify(took)})`);
+      ports.onRecover?.(row.id, 'resumed', `${took}; sending ${left.join(',') || 'nothing'}`);
       continue;
     }
-    await close(ports, row, claimedMs, prior);
+    await close(ports, row, claimedMs, prior, took);
   }
   return plans;
 }
@@ -87,6 +87,7 @@ async function close(
   row: ClaimedSchedule,
   startedMs: number,
   prior: ReadonlyMap<ComponentName, RunSendRecord>,
+  took: string,
 ): Promise<void> {
   const results: ComponentResult[] = wantedComponents(row).map((component) => {
     const r = prior.get(component);
@@ -110,5 +111,5 @@ async function close(
     note: INTERRUPTED,
     extra: { interrupted: true },
   });
-  ports.onRecover?.(row.id, 'closed', `logged ${status}: too late to resume (catch-up window over)`);
+  ports.onRecover?.(row.id, 'closed', `${took}; logged ${status}: too late to resume (catch-up window over)`);
 }

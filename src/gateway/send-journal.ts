@@ -108,7 +108,7 @@ export class SendJournal {
    * it again (no duplicates).
    */
   async recover(
-    resubmit: (record: OutboxRecord) => void,
+    resubmit: (record: OutboxRecord) => Promise<void>,
     replayed: ReadonlySet<string> = new Set(),
   ): Promise<{ resubmitted: number; expired: number; replayed: number }> {
     const counts = { resubmitted: 0, expired: 0, replayed: 0 };
@@ -131,7 +131,8 @@ export class SendJournal {
       }
       if (now - r.acceptedAt < this.o.holdMs) {
         counts.resubmitted++;
-        resubmit(r);
+        // one after another: the lookups of one must not let a later one overtake it (MySQL)
+        await resubmit(r);
         continue;
       }
       counts.expired++;

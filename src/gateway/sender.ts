@@ -178,8 +178,11 @@ export class Sender implements SendPort {
     return { done, stored };
   }
 
-  /** Start-up: a send the record still had queued goes to its phone's path again (same id, rest of its hold). */
-  resubmit(record: OutboxRecord): void {
+  /**
+   * Start-up: a send the record still had queued goes to its phone's path again (same id, rest of
+   * its hold); resolves once it is queued (or failed its checks), so sends keep their order.
+   */
+  async resubmit(record: OutboxRecord): Promise<void> {
     const request: SendRequest = {
       id: record.id,
       kind: record.kind,
@@ -191,7 +194,7 @@ export class Sender implements SendPort {
     if (record.roomTitle !== undefined) request.roomTitle = record.roomTitle;
     if (record.text !== undefined) request.text = record.text;
     if (record.media !== undefined) request.media = record.media;
-    void this.start(request, { acceptedAt: record.acceptedAt, stored: true });
+    await this.start(request, { acceptedAt: record.acceptedAt, stored: true });
   }
 
   /** `GET /messages/<id>`: the outcome memory, else the send record (after a restart). */
