@@ -4,6 +4,7 @@ import type { InspectionEvent } from 'xstate';
 import { gatherStatus } from './daemon-status.js';
 import { dashboardSchedules } from './dashboard-schedules.js';
 import { Gateway } from './gateway/gateway.js';
+import { resolveInstanceId } from './gateway/instance-id.js';
 import { gatewayReadiness } from './gateway/readiness.js';
 import { startScheduler } from './gateway/scheduler-wiring.js';
 import { resolveAdminToken, resolveKeys } from './gateway/secrets.js';
@@ -175,6 +176,7 @@ export async function startDaemon(
     tls: readTlsFiles(config.tls),
     inbox,
     outbox,
+    ...(outbox === undefined ? {} : { instanceId: resolveInstanceId(config.dataDir) }),
     cliPrefix: cli.prefix,
     onDelivered: (reply) => dashboard?.feed.onDelivered(reply),
     // read at every ping row: without --name the name is known once the port is bound

@@ -48,7 +48,7 @@ export function sendJournalOf(
   });
 }
 
-/** One gateway per data folder and host (the SQLite file and the generated secrets live there too). */
+/** Without an instance id (a gateway built in code): one per host and data folder. The daemon keeps one in the data folder (instance-id.ts). */
 export function defaultOwner(dataDir: string): string {
   return `${hostname()}:${resolve(dataDir)}`.slice(0, 255);
 }
