@@ -112,6 +112,7 @@ export class SendJournal {
     replayed: ReadonlySet<string> = new Set(),
   ): Promise<{ resubmitted: number; expired: number; replayed: number }> {
     const counts = { resubmitted: 0, expired: 0, replayed: 0 };
+    this.startPruning();
     let queued: OutboxRecord[];
     try {
       queued = await this.o.outbox.queued();
@@ -147,7 +148,6 @@ export class SendJournal {
     this.o.metrics.outbox.inc({ event: 'expired' }, counts.expired);
     this.o.metrics.outbox.inc({ event: 'left-to-replay' }, counts.replayed);
     this.o.log.info(counts, 'send record recovered; re-sent sends wait for their phones');
-    this.startPruning();
     return counts;
   }
 

@@ -267,6 +267,19 @@ describe('API sends survive a crash (DESIGN.md §2 outbound path, durable)', () 
     ]);
   });
 
+  it('settled rows are pruned after outbound.recordKeepMs', async () => {
+    const w = await world();
+    const first = await gateway(w, { clockStart: Date.now(), config: { outbound: { recordKeepMs: 60_000 } } });
+    const c = await phone(first.t);
+    await first.t.gateway.send({ botName: BOT, channelId: ROOM, deviceId: DEVICE, text: 'short-lived' });
+    await until(() => texts(c).length === 1);
+    expect(rows(first.outbox).map((r) => r.status)).toEqual(['delivered']);
+    await first.t.advance(60_000);
+    expect(rows(first.outbox)).toHaveLength(1); // settled less than recordKeepMs before the prune
+    await first.t.advance(60_000);
+    await until(() => rows(first.outbox).length === 0);
+  });
+
   it('a re-sent send waits only for the rest of its hold', async () => {
     const w = await world();
     const t0 = Date.now();
