@@ -12,6 +12,7 @@ import { maskUrlPassword } from './infra/config/secrets.js';
 import { toMermaid } from './infra/diagram.js';
 import { flushAndExit } from './infra/exit.js';
 import { openInbox } from './infra/inbox/open.js';
+import { openOutbox } from './infra/outbox/open.js';
 import { processRowFor } from './infra/process-row.js';
 import type { MysqlStore } from './infra/store/mysql.js';
 import type { SqliteStore } from './infra/store/sqlite.js';
@@ -155,9 +156,11 @@ program
     const c = config();
     await withStore(
       async () => {
-        // DESIGN.md §2: the durable mailbox's own table (msgbot_inbox)
+        // DESIGN.md §2: the durable mailbox's and the send record's own tables (msgbot_inbox, msgbot_outbox)
         const inbox = openInbox(storeUrl(c), { connectTimeoutMs: c.db.connectTimeoutMs });
         await inbox.migrate().finally(() => inbox.close());
+        const outbox = openOutbox(storeUrl(c), { connectTimeoutMs: c.db.connectTimeoutMs });
+        await outbox.migrate().finally(() => outbox.close());
         process.stdout.write(`migrated ${maskUrlPassword(storeUrl(c))}\n`);
       },
       { create: true },

@@ -4,6 +4,7 @@ import type { InspectionEvent } from 'xstate';
 import { gatherStatus } from './daemon-status.js';
 import { dashboardSchedules } from './dashboard-schedules.js';
 import { Gateway } from './gateway/gateway.js';
+import { resolveInstanceId } from './gateway/instance-id.js';
 import { gatewayReadiness } from './gateway/readiness.js';
 import { startScheduler } from './gateway/scheduler-wiring.js';
 import { resolveAdminToken, resolveKeys } from './gateway/secrets.js';
@@ -25,6 +26,7 @@ import { createInspectObserver, startStatelyInspector } from './infra/inspect/in
 import { LiveInspection } from './infra/inspect/live.js';
 import { createLoggers, type Loggers } from './infra/logger.js';
 import { createMetrics } from './infra/metrics.js';
+import { openOutbox } from './infra/outbox/open.js';
 import { defaultProcessName, ProcessRowKeeper, processRowFor } from './infra/process-row.js';
 import { RecentErrors } from './infra/recent-errors.js';
 import { kstDateTime } from './infra/store/kst.js';
@@ -143,6 +145,14 @@ export async function startDaemon(
       })
     : undefined;
   await inbox?.migrate();
+  // DESIGN.md §2 outbound path: API and scheduled sends survive a restart (msgbot_outbox)
+  const outbox = config.outbound.durable
+    ? openOutbox(url, {
+        connectTimeoutMs: config.db.connectTimeoutMs,
+        onBadRow: (id, error) => loggers.cat.database.error({ sendId: id, error }, 'unreadable send record row'),
+      })
+    : undefined;
+  await outbox?.migrate();
 
   const metrics = createMetrics({ defaultMetrics: true });
   const inspector = createInspectObserver(loggers.cat.inspect);
@@ -165,6 +175,8 @@ export async function startDaemon(
     inspection,
     tls: readTlsFiles(config.tls),
     inbox,
+    outbox,
+    ...(outbox === undefined ? {} : { instanceId: resolveInstanceId(config.dataDir) }),
     cliPrefix: cli.prefix,
     onDelivered: (reply) => dashboard?.feed.onDelivered(reply),
     // read at every ping row: without --name the name is known once the port is bound
@@ -200,6 +212,7 @@ export async function startDaemon(
           config: config.scheduler,
           metrics,
           log: loggers.cat.scheduler,
+          recovery: gateway.journal?.recoveryPort(),
         })
       : undefined;
   if (scheduler === undefined && config.scheduler.enabled) {
@@ -276,7 +289,7 @@ export async function startDaemon(
         ...dashboard.routes,
         ...messageRoutes({
           accept: (input, kind) => gateway.sender.accept(input, kind),
-          outcome: (id) => gateway.sender.outcomes.get(id),
+          outcome: (id) => gateway.sender.lookup(id),
         }),
         handlersReloadRoute(reloadHandlers),
         statusRoute(() =>
@@ -328,6 +341,7 @@ export async function startDaemon(
       await keeper?.stopped();
       await store.close();
       await inbox?.close();
+      await outbox?.close();
       log.info({ unfinished }, 'stopped');
     },
   };

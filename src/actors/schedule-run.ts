@@ -1,6 +1,8 @@
-import { advanceAfterRun, botStaggerMs, catchUpSince, kstText } from './schedule-rules.js';
+import { type ComponentName, type ComponentResult, logAndAdvance, wantedComponents } from './schedule-outcome.js';
+import { type ResumePlan, recoverClaims } from './schedule-recovery.js';
+import { botStaggerMs, catchUpSince, kstText } from './schedule-rules.js';
 import type {
-  ScheduleLogStatus,
+  RunSendRecord,
   ScheduleRow,
   ScheduleRunOutcome,
   SchedulerPorts,
@@ -36,16 +38,6 @@ export interface RunState {
   running: Set<Promise<void>>;
 }
 
-type ComponentName = 'text' | 'images_1' | 'images_2';
-
-interface ComponentResult {
-  component: ComponentName;
-  status: 'delivered' | 'failed';
-  reason?: string;
-  detail?: string;
-  count?: number;
-}
-
 /** Sleep on the injected clock; rejects when the pass is stopped. */
 function sleep(ports: SchedulerPorts, ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -77,7 +69,16 @@ export async function runPass(
 ): Promise<PassSummary> {
   const { signal, busy } = state;
   const summary: PassSummary = { mode, candidates: 0, bots: 0 };
-  const bots = [...new Set(ports.liveBots())].filter((b) => !busy.has(b));
+  if (signal.aborted) return summary;
+  const live = new Set(ports.liveBots());
+  // runs a crash cut short, at every pass: a claim too young to take over now may be stale later
+  let resumes: ResumePlan[] = [];
+  try {
+    resumes = await recoverClaims(ports, settings, busy, live);
+  } catch (error) {
+    ports.onError(error);
+  }
+  const bots = [...live].filter((b) => !busy.has(b));
   if (bots.length === 0 || signal.aborted) return summary;
   const nowMs = ports.clock.now();
   const rows = await ports.store.dueSchedules({
@@ -87,11 +88,12 @@ export async function runPass(
     ...(mode === 'catchup' ? { since: catchUpSince(nowMs, settings.catchUpWindowS) } : {}),
   });
   summary.candidates = rows.length;
-  const groups = new Map<string, ScheduleRow[]>();
-  for (const row of rows) {
-    const group = groups.get(row.targetBotName);
-    if (group) group.push(row);
-    else groups.set(row.targetBotName, [row]);
+  const groups = new Map<string, { row: ScheduleRow; resume?: ResumePlan }[]>();
+  const jobs = [...resumes.map((resume) => ({ row: resume.row, resume })), ...rows.map((row) => ({ row }))];
+  for (const job of jobs) {
+    const group = groups.get(job.row.targetBotName);
+    if (group) group.push(job);
+    else groups.set(job.row.targetBotName, [job]);
   }
   const stagger = botStaggerMs(nowMs, groups.size, settings.staggerMinS, settings.staggerMaxS);
   summary.bots = groups.size;
@@ -100,9 +102,9 @@ export async function runPass(
     const run = (async () => {
       try {
         await sleep(ports, i * stagger, signal);
-        for (const [j, row] of group.entries()) {
+        for (const [j, job] of group.entries()) {
           if (j > 0) await sleep(ports, settings.perBotGapMs, signal);
-          await runSchedule(ports, row, signal);
+          await runSchedule(ports, job.row, signal, job.resume);
         }
       } catch (error) {
         if (!signal.aborted) ports.onError(error);
@@ -117,69 +119,67 @@ export async function runPass(
   return summary;
 }
 
-/** One row: claim, check, send, log, advance. Returns the outcome that was logged (or skipped). */
+/**
+ * One row: claim, check, send, log, advance. Returns the outcome that was logged (or skipped).
+ * `resume` is a run a crash cut short, already taken over (schedule-recovery.ts): no claim, its
+ * settled components keep their outcomes, the ones still queued are sent under their old ids.
+ */
 export async function runSchedule(
   ports: SchedulerPorts,
   row: ScheduleRow,
   signal?: AbortSignal,
+  resume?: ResumePlan,
 ): Promise<ScheduleRunOutcome> {
   const scheduledAt = row.nextSendAt;
   if (scheduledAt === null) return 'skipped';
-  const startedMs = ports.clock.now();
-  if (!(await ports.store.claimSchedule(row.id, scheduledAt, kstText(startedMs)))) {
+  let startedMs = ports.clock.now();
+  if (resume !== undefined) startedMs = resume.startedMs;
+  else if (!(await ports.store.claimSchedule(row.id, scheduledAt, kstText(startedMs)))) {
     ports.onRun(row.id, 'skipped', 'claimed by another server');
     return 'skipped';
   }
-  const results = await deliver(ports, row, signal);
-  const delivered = results.filter((r) => r.status === 'delivered').length;
-  const status: ScheduleLogStatus =
-    results.length > 0 && delivered === results.length ? 'success' : delivered > 0 ? 'partial' : 'failed';
-  const failures = results
-    .filter((r) => r.status === 'failed')
-    .map((r) => `${r.component}: ${r.reason}${r.detail ? ` (${r.detail})` : ''}`);
-  const errorMessage = results.length === 0 ? 'nothing to send' : failures.length > 0 ? failures.join('; ') : null;
-  const endMs = ports.clock.now();
-  const images = (name: ComponentName) => {
-    const r = results.find((x) => x.component === name);
-    return r === undefined ? null : { count: r.count ?? 0, status: r.status };
-  };
-  await ports.store.insertScheduleLog({
-    scheduleId: row.id,
-    targetRoomId: row.targetRoomId,
-    targetDeviceId: row.targetDeviceId,
-    sentMessageText: row.messageText,
-    sentImages1: images('images_1'),
-    sentImages2: images('images_2'),
-    sendComponents: results.map((r) => r.component).join(','),
-    status,
-    errorMessage,
-    apiResponse: { components: results },
+  const results = await deliver(ports, row, scheduledAt, signal, resume?.prior);
+  if (ports.recovery !== undefined && signal?.aborted === true && results.some((r) => r.reason === 'shutdown')) {
+    // a graceful stop: left claimed; the next start finishes the run from the send record
+    ports.onRun(row.id, 'skipped', 'stopped during the run; the next start finishes it');
+    return 'skipped';
+  }
+  return logAndAdvance(ports, row, {
     scheduledAt,
-    startedAt: kstText(startedMs),
-    completedAt: kstText(endMs),
-    durationMs: endMs - startedMs,
+    startedMs,
+    results,
+    ...(resume === undefined ? {} : { extra: { resumed: true } }),
   });
-  const advance = advanceAfterRun(row.scheduleType, startedMs, row.scheduleTime, row.scheduleWeekdays);
-  await ports.store.advanceSchedule(
-    row.id,
-    advance.kind === 'next' ? { nextSendAt: advance.nextSendAt } : { status: advance.kind },
-    kstText(endMs),
-  );
-  ports.onRun(row.id, status, errorMessage ?? undefined);
-  return status;
 }
 
-function present(value: unknown): boolean {
-  return value !== null && value !== undefined && !(Array.isArray(value) && value.length === 0) && value !== '';
+/** What a run settled before it was cut short, by component (from the send record). */
+export type PriorSends = ReadonlyMap<ComponentName, RunSendRecord>;
+
+function priorResult(record: RunSendRecord | undefined): ComponentResult | undefined {
+  if (record === undefined || record.status === 'queued') return undefined;
+  return record.status === 'delivered'
+    ? { component: record.component, status: 'delivered' }
+    : {
+        component: record.component,
+        status: 'failed',
+        reason: record.reason ?? 'error',
+        ...(record.detail === undefined ? {} : { detail: record.detail }),
+      };
 }
 
-async function deliver(ports: SchedulerPorts, row: ScheduleRow, signal?: AbortSignal): Promise<ComponentResult[]> {
-  const wanted: ComponentName[] = [];
-  if (row.messageText !== null && row.messageText !== '') wanted.push('text');
-  if (present(row.messageImages1)) wanted.push('images_1');
-  if (present(row.messageImages2)) wanted.push('images_2');
+async function deliver(
+  ports: SchedulerPorts,
+  row: ScheduleRow,
+  scheduledAt: string,
+  signal?: AbortSignal,
+  prior?: PriorSends,
+): Promise<ComponentResult[]> {
+  const wanted = wantedComponents(row);
+  const settled = (component: ComponentName) => priorResult(prior?.get(component));
   const failAll = (reason: string, detail?: string): ComponentResult[] =>
-    wanted.map((component) => ({ component, status: 'failed', reason, ...(detail ? { detail } : {}) }));
+    wanted.map(
+      (component) => settled(component) ?? { component, status: 'failed', reason, ...(detail ? { detail } : {}) },
+    );
   if (wanted.length === 0) return [];
 
   // PROTOCOL §7.12 [REC]: the target device is required, and device and room must be approved
@@ -199,7 +199,8 @@ async function deliver(ports: SchedulerPorts, row: ScheduleRow, signal?: AbortSi
     let outcome: SendOutcome;
     try {
       outcome = await ports.send.send({
-        id: ports.newId(),
+        // a component still queued when the run was cut short keeps its id (one record row)
+        id: prior?.get(component)?.id ?? ports.newId(),
         kind: 'scheduled',
         botName: row.targetBotName,
         deviceId,
@@ -207,6 +208,8 @@ async function deliver(ports: SchedulerPorts, row: ScheduleRow, signal?: AbortSi
         ...(titled ? { roomTitle: room.title } : {}),
         traceId,
         scheduleId: row.id,
+        scheduledAt,
+        component,
         ...body,
       });
     } catch (error) {
@@ -240,17 +243,28 @@ async function deliver(ports: SchedulerPorts, row: ScheduleRow, signal?: AbortSi
 
   const results: ComponentResult[] = [];
   // text and image group 1 back-to-back; send_interval_seconds only between the image groups
-  if (wanted.includes('text')) {
+  const text = settled('text');
+  if (text !== undefined) results.push(text);
+  else if (wanted.includes('text')) {
     results.push(
       titled
         ? await send('text', { text: row.messageText ?? '' })
         : { component: 'text', status: 'failed', reason: 'no-room-title' },
     );
   }
-  if (wanted.includes('images_1')) results.push(await sendImages('images_1', row.messageImages1, row.mediaWaitTime1));
-  if (wanted.includes('images_2')) {
+  const images1 = settled('images_1');
+  if (images1 !== undefined) results.push(images1);
+  else if (wanted.includes('images_1')) {
+    results.push(await sendImages('images_1', row.messageImages1, row.mediaWaitTime1));
+  }
+  const images2 = settled('images_2');
+  if (images2 !== undefined) results.push(images2);
+  else if (wanted.includes('images_2')) {
     try {
-      if (wanted.includes('images_1')) await sleep(ports, row.sendIntervalSeconds * 1000, signal);
+      // the interval follows an image group sent in this run
+      if (wanted.includes('images_1') && images1 === undefined) {
+        await sleep(ports, row.sendIntervalSeconds * 1000, signal);
+      }
       results.push(await sendImages('images_2', row.messageImages2, row.mediaWaitTime2));
     } catch {
       results.push({ component: 'images_2', status: 'failed', reason: 'shutdown' });

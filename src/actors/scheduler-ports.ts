@@ -1,4 +1,5 @@
 import type { Clock } from './clock.js';
+import type { ScheduleComponent } from './outbox.js';
 import type { SendPort } from './send.js';
 
 /**
@@ -63,11 +64,21 @@ export interface DueQuery {
   since?: string;
 }
 
+/** A claimed row (a run started and not advanced), and whether its run was logged. */
+export type ClaimedSchedule = ScheduleRow & { nextSendAt: string; lastSentAt: string; logged: boolean };
+
 /** The store operations the scheduler needs (src/infra/store/schedule-types.ts extends it). */
 export interface SchedulerStorePort {
   dueSchedules(query: DueQuery): Promise<ScheduleRow[]>;
   /** PROTOCOL §7.12 claim: sets last_sent_at = now only if still unsent for `scheduledAt`; true if we won */
   claimSchedule(id: number, scheduledAt: string, now: string): Promise<boolean>;
+  /**
+   * Active rows that are claimed (last_sent_at ≥ next_send_at): runs going now, or cut short by a
+   * crash; `logged` when kb_schedule_logs has a row for their next_send_at. Oldest first, at most `limit`.
+   */
+  claimedSchedules(limit: number): Promise<ClaimedSchedule[]>;
+  /** Takes a claim over: last_sent_at = now only if it is still `claimedAt` for `scheduledAt`; true if we won */
+  reclaimSchedule(id: number, scheduledAt: string, claimedAt: string, now: string): Promise<boolean>;
   insertScheduleLog(entry: ScheduleLogEntry): Promise<void>;
   /** once ⇒ completed; daily/weekly ⇒ next_send_at; error ⇒ status error. Every run adds 1 to send_count. */
   advanceSchedule(
@@ -85,6 +96,27 @@ export interface SchedulerDirectoryPort {
 
 export type ScheduleRunOutcome = ScheduleLogStatus | 'skipped';
 
+/** One send of a scheduled run as the send record (msgbot_outbox) has it. */
+export interface RunSendRecord {
+  id: string;
+  component: ScheduleComponent;
+  status: 'queued' | 'delivered' | 'failed';
+  reason?: string;
+  detail?: string;
+  /** queued by this gateway (docs/decisions.md "Durable sends") */
+  ours: boolean;
+}
+
+/** The send record's side of finishing runs a crash cut short (absent: no record, no recovery). */
+export interface SchedulerRecoveryPort {
+  sendsOfRun(scheduleId: number, scheduledAt: string): Promise<RunSendRecord[]>;
+  /** a run closed without them: its sends still queued in the record fail `interrupted` */
+  abandon(ids: readonly string[], detail: string): Promise<void>;
+}
+
+/** What recovery did with a claimed row: sent what was left, logged it as it was, or only advanced it. */
+export type RecoveryAction = 'resumed' | 'closed' | 'advanced';
+
 export interface SchedulerSettings {
   /** PROTOCOL §7.12: the catch-up pass runs this long after start (10 s) */
   startDelayMs: number;
@@ -97,6 +129,8 @@ export interface SchedulerSettings {
   /** bounds of the stagger between bots, seconds (1 and 10) */
   staggerMinS: number;
   staggerMaxS: number;
+  /** a claim with no log row and none of our sends is taken over after this long (scheduler.staleClaimMs) */
+  staleClaimMs: number;
 }
 
 export interface SchedulerPorts {
@@ -113,4 +147,8 @@ export interface SchedulerPorts {
   onRun(scheduleId: number, outcome: ScheduleRunOutcome, detail?: string): void;
   /** a pass that threw (store down): logged, the next poll tries again */
   onError(error: unknown): void;
+  /** the send record, to finish runs a crash cut short; absent: claimed rows are left as they are */
+  recovery?: SchedulerRecoveryPort;
+  /** metric + log of one interrupted run taken over */
+  onRecover?(scheduleId: number, action: RecoveryAction, detail: string): void;
 }

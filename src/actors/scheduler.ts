@@ -6,7 +6,8 @@ import type { SchedulerPorts, SchedulerSettings } from './scheduler-ports.js';
 /**
  * The scheduler (DESIGN.md §2, PROTOCOL §7.12): a catch-up pass `startDelayMs` after start, then
  * a poll at every full minute of the injected clock. A pass starts the runs of its bots and ends;
- * the runs go on (a bot with one going is skipped by later polls). Stopping the actor aborts
+ * the runs go on (a bot with one going is skipped by later polls). Every pass first finishes
+ * runs a crash left claimed (schedule-recovery.ts). Stopping the actor aborts
  * every run's waits (the `lifetime` child's cleanup: exit actions do not run on stop()).
  */
 

@@ -16,7 +16,9 @@ export type SendFailureReason =
   | 'expired'
   /** the phone's outbound path already holds outbound.maxQueued sends */
   | 'queue-full'
-  | 'shutdown';
+  | 'shutdown'
+  /** the gateway stopped while it waited; the schedule run it belonged to was closed at the next start */
+  | 'interrupted';
 
 /** Media of one send: URLs, or standard base64 items (PROTOCOL §4.5). */
 export interface SendMedia {
@@ -43,6 +45,9 @@ export interface SendRequest {
   traceId: string;
   /** kb_schedule.id of a scheduler send */
   scheduleId?: number;
+  /** a scheduler send: its run's next_send_at (KST text) and component, kept in the outbox (PROTOCOL §7.12) */
+  scheduledAt?: string;
+  component?: 'text' | 'images_1' | 'images_2';
 }
 
 export type SendOutcome =

@@ -1,6 +1,7 @@
 import type { Clock } from '../actors/clock.js';
 import type { Inbox } from '../actors/inbox.js';
 import type { Inspection } from '../actors/inspection.js';
+import type { Outbox } from '../actors/outbox.js';
 import type { BotModule } from '../handlers/api.js';
 import type { Config } from '../infra/config/schema.js';
 import type { Loggers } from '../infra/logger.js';
@@ -31,4 +32,8 @@ export interface GatewayOptions {
   onDelivered?: (reply: OutgoingReply, key: string) => void;
   /** the durable mailbox (DESIGN.md §2); without it accepted messages live in memory only */
   inbox?: Inbox;
+  /** the send record (DESIGN.md §2 outbound path); without it API and scheduled sends live in memory only */
+  outbox?: Outbox;
+  /** whose queued sends and schedule runs are this gateway's (docs/decisions.md "Durable sends"); default host and data folder */
+  instanceId?: string;
 }

@@ -1,4 +1,3 @@
-import type net from 'node:net';
 import type { Actor } from 'xstate';
 import { connectionKey } from '../actors/connection.js';
 import { type DispatcherEvent, type dispatcherMachine, stopGates } from '../actors/dispatcher.js';
@@ -30,6 +29,7 @@ import { connectionPorts } from './ports.js';
 import { DurableReplay } from './replay.js';
 import { RoomSaturationWatch } from './room-saturation.js';
 import { RoomDirectory } from './rooms.js';
+import { type SendJournal, sendJournalOf } from './send-journal.js';
 import { Sender, type SendInput } from './sender.js';
 import { drainForShutdown } from './shutdown.js';
 import { StandingRefresh } from './standing-refresh.js';
@@ -55,6 +55,8 @@ export class Gateway {
   readonly paths: OutboundPaths;
   /** replies, and the SendPort of scheduled and API sends (checks, outcomes, chat log) */
   readonly sender: Sender;
+  /** the send record (msgbot_outbox); the scheduler finishes interrupted runs from it */
+  readonly journal: SendJournal | undefined;
   private readonly durable: DurableMailbox<DispatcherEvent> | undefined;
   private readonly listeners: PhoneListeners;
   private readonly sampler: ProcessSampler;
@@ -106,6 +108,7 @@ export class Gateway {
       log: log.message,
       inspection: opts.inspection,
     });
+    this.journal = sendJournalOf(opts.outbox, opts.instanceId, config, { clock, metrics, log: log.message });
     this.sender = new Sender({
       clock,
       outbound: config.outbound,
@@ -117,6 +120,7 @@ export class Gateway {
       log: log.message,
       standing: (botName, deviceId) => this.registry.get(connectionKey(botName, deviceId))?.info.standing,
       written: this.durable,
+      journal: this.journal,
     });
     this.jobs = new JobRunning({
       clock,
@@ -236,7 +240,7 @@ export class Gateway {
       tlsPort: config.tls.port,
       tls: opts.tls,
       handshakeMs: config.timers.handshakeMs,
-      admit: (socket) => this.admit(socket),
+      admit: (socket) => this.admission.admit(socket), // docs/decisions.md "Admission"
       log: log.client,
       metrics,
       clock,
@@ -276,18 +280,14 @@ export class Gateway {
   /** Starts workers, telemetry and the listener (PROTOCOL §1.1). */
   async start(): Promise<this> {
     this.dispatcher.start();
-    await this.replays.recover();
+    const replayed = await this.replays.recover(); // their handlers' ctx.send go again with them
+    await this.journal?.recover((record) => this.sender.resubmit(record), replayed);
     this.telemetry.start();
     this.sampler.start();
     this.standing.schedule();
     await this.listeners.start();
     this.opts.loggers.cat.client.info(listeningFields(this.opts.config, this.listeners), 'listening for phones');
     return this;
-  }
-
-  /** A new socket (the listeners' admission; docs/decisions.md "Admission"). */
-  private admit(socket: net.Socket): void {
-    this.admission.admit(socket);
   }
 
   /** Live connections for `# client_info` and /actors. */
@@ -314,10 +314,7 @@ export class Gateway {
     return this.admission.all.size;
   }
 
-  /**
-   * Graceful stop (PROTOCOL §7.14 closes at once; this finishes in-flight work first): stop accepting, stop reading, let running handlers finish up to
-   * `deadlineMs`, flush telemetry, close sockets.
-   */
+  /** Graceful stop (PROTOCOL §7.14 closes at once): handlers finish up to `deadlineMs`, then close. */
   async stop(deadlineMs = this.opts.config.shutdownMs): Promise<{ unfinished: number }> {
     if (this.stopping) return { unfinished: 0 };
     this.stopping = true;
@@ -342,6 +339,7 @@ export class Gateway {
     stopGates(this.dispatcher.getSnapshot().context);
     this.sampler.stop();
     this.replays.stop();
+    this.journal?.stop();
     await this.durable?.stop();
     await this.telemetry.close(5_000);
     await closed;

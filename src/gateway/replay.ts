@@ -49,9 +49,9 @@ export class DurableReplay {
    * The record is read; the de-duplication window is seeded from it, so a phone that re-sends
    * after the restart is answered once.
    */
-  async recover(): Promise<void> {
+  async recover(): Promise<ReadonlySet<string>> {
     const d = this.deps;
-    if (d.durable === undefined) return;
+    if (d.durable === undefined) return new Set();
     const { replay, expired, keys } = await d.durable.recover(dedupKeyOf);
     for (const k of keys) {
       const key = dedupKeyOf(k);
@@ -64,6 +64,8 @@ export class DurableReplay {
       { replayed: replay.length, expired: expired.length, known: keys.length },
       'durable mailbox recovered; replayed messages wait for their phones',
     );
+    // their handlers run again, and send what they sent again (the send record leaves those to them)
+    return new Set(replay.map((m) => m.traceId));
   }
 
   /** A device completed its handshake: its replayed messages go first (DESIGN.md §2). */

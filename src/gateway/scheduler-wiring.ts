@@ -1,6 +1,6 @@
 import { type Actor, createActor } from 'xstate';
 import { schedulerMachine } from '../actors/scheduler.js';
-import type { SchedulerPorts, SchedulerSettings } from '../actors/scheduler-ports.js';
+import type { SchedulerPorts, SchedulerRecoveryPort, SchedulerSettings } from '../actors/scheduler-ports.js';
 import type { SendPort } from '../actors/send.js';
 import type { Clock } from '../infra/clock.js';
 import type { Config } from '../infra/config/schema.js';
@@ -19,8 +19,10 @@ export interface SchedulerWiring {
   /** bots with at least one live connection (PROTOCOL §7.12) */
   liveBots(): readonly string[];
   config: Config['scheduler'];
-  metrics: Pick<Metrics, 'scheduleRuns'>;
+  metrics: Pick<Metrics, 'scheduleRuns'> & Partial<Pick<Metrics, 'outbox'>>;
   log: Logger;
+  /** the send record (gateway.journal): runs a crash cut short are finished from it */
+  recovery?: SchedulerRecoveryPort;
 }
 
 export function schedulerSettings(c: Config['scheduler']): SchedulerSettings {
@@ -31,6 +33,7 @@ export function schedulerSettings(c: Config['scheduler']): SchedulerSettings {
     perBotGapMs: c.perBotGapMs,
     staggerMinS: c.staggerMinS,
     staggerMaxS: c.staggerMaxS,
+    staleClaimMs: c.staleClaimMs,
   };
 }
 
@@ -57,6 +60,11 @@ export function schedulerPorts(w: SchedulerWiring): SchedulerPorts {
       else w.log.info(fields, 'schedule run');
     },
     onError: (error) => w.log.error({ err: error }, 'scheduler pass failed; the next poll tries again'),
+    ...(w.recovery === undefined ? {} : { recovery: w.recovery }),
+    onRecover: (scheduleId, action, detail) => {
+      w.metrics.outbox?.inc({ event: `run-${action}` });
+      w.log.warn({ scheduleId, action, detail }, 'interrupted schedule run taken over');
+    },
   };
 }
 

@@ -1,8 +1,8 @@
-import { ulid } from 'ulid';
 import type { Standing } from '../actors/connection-ports.js';
 import type { ChatMessage } from '../actors/job.js';
 import type { OutboundItem, OutboundOutcome } from '../actors/outbound.js';
-import type { SendFailureReason, SendKind, SendMedia, SendOutcome, SendPort, SendRequest } from '../actors/send.js';
+import type { OutboxRecord } from '../actors/outbox.js';
+import type { SendFailureReason, SendKind, SendOutcome, SendPort, SendRequest } from '../actors/send.js';
 import { encodeReply, ReplyError, truncateCodePoints } from '../handlers/reply.js';
 import type { ReplyPacket } from '../handlers/runner.js';
 import type { Clock } from '../infra/clock.js';
@@ -13,21 +13,14 @@ import type { ChatLogRow, Store } from '../infra/store/types.js';
 import { sentChatLogRow } from '../infra/telemetry/sent-rows.js';
 import type { OutgoingReply } from '../protocol/index.js';
 import type { DurableMailbox } from './durable.js';
+import { LastServed } from './last-served.js';
 import { mediaHoldMs } from './media-hold.js';
 import type { OutboundPaths } from './outbound-paths.js';
+import type { SendJournal } from './send-journal.js';
 import { SendOutcomes, type SendRecord } from './send-outcomes.js';
+import { entryOf, outcomeOf, requestOf, requestOfRecord, type SendInput } from './send-requests.js';
 
-/** What code outside a handler (and `ctx.send`) asks for; the gateway fills in id and kind. */
-export interface SendInput {
-  botName: string;
-  channelId: string;
-  /** absent: the phone that last served the room */
-  deviceId?: string;
-  roomTitle?: string;
-  text?: string;
-  media?: SendMedia;
-  traceId?: string;
-}
+export type { SendInput };
 
 export interface SenderDeps {
   clock: Clock;
@@ -44,6 +37,14 @@ export interface SenderDeps {
   maxRooms?: number;
   /** the durable mailbox's count of each message's written replies (DESIGN.md §2) */
   written?: Pick<DurableMailbox<unknown>, 'replyWritten' | 'alreadyWritten'>;
+  /** the send record (DESIGN.md §2: API and scheduled sends survive a restart); none: memory only */
+  journal?: Pick<SendJournal, 'add' | 'settle' | 'get'>;
+}
+
+/** How a send is started: fresh, or re-sent after a restart (already in the record, its hold running). */
+interface StartOptions {
+  acceptedAt?: number;
+  stored?: boolean;
 }
 
 /**
@@ -55,26 +56,18 @@ export interface SenderDeps {
 export class Sender implements SendPort {
   readonly outcomes: SendOutcomes;
   /** (bot, channel) → the phone that last relayed a message from it, and the room's title then */
-  private readonly lastServed = new Map<string, { deviceId: string; room: string }>();
+  private readonly lastServed: LastServed;
   private readonly replyDelivered: { inc(): void };
 
   constructor(private readonly deps: SenderDeps) {
     this.outcomes = new SendOutcomes(deps.outbound.maxOutcomes);
+    this.lastServed = new LastServed(deps.maxRooms ?? 100_000);
     this.replyDelivered = deps.metrics.sends.labels('reply', 'delivered');
   }
 
   /** Remembers which phone serves a room (an accepted message from an approved device). */
   served(message: ChatMessage): void {
-    if (message.channelId === null) return;
-    const id = `${message.botName}\u0000${message.channelId}`;
-    const known = this.lastServed.get(id);
-    if (known !== undefined && known.deviceId === message.deviceId && known.room === message.room) return;
-    this.lastServed.delete(id);
-    this.lastServed.set(id, { deviceId: message.deviceId, room: message.room });
-    if (this.lastServed.size > (this.deps.maxRooms ?? 100_000)) {
-      const oldest = this.lastServed.keys().next();
-      if (!oldest.done) this.lastServed.delete(oldest.value);
-    }
+    this.lastServed.note(message);
   }
 
   /**
@@ -149,34 +142,58 @@ export class Sender implements SendPort {
    * Checks the send and queues it on its phone's path; resolves once that is done (the outcome
    * follows in `done`). A send that fails its checks has its outcome at once.
    */
-  private async start(request: SendRequest): Promise<{ done: Promise<SendOutcome> }> {
-    if (this.outcomes.get(request.id) === undefined) this.remember(request);
+  private async start(
+    request: SendRequest,
+    opts: StartOptions = {},
+  ): Promise<{ done: Promise<SendOutcome>; stored: Promise<void> }> {
+    if (this.outcomes.get(request.id) === undefined) this.remember(request, opts.acceptedAt);
     let prepared: { item: Omit<OutboundItem, 'settle'>; deviceId: string } | SendOutcome;
     try {
-      prepared = await this.prepare(request);
+      prepared = await this.prepare(request, opts.acceptedAt);
     } catch (error) {
       prepared = this.failed(request, 'not-approved', `lookup failed: ${(error as Error).message}`);
     }
-    if ('status' in prepared) return { done: Promise.resolve(this.finish(request, prepared)) };
+    const journal = request.kind === 'reply' ? undefined : this.deps.journal;
+    if ('status' in prepared) {
+      // a re-sent send that fails its checks now: its record says so
+      const stored = opts.stored === true ? journal?.settle(request.id, outcomeOf(prepared)) : undefined;
+      return { done: Promise.resolve(this.finish(request, prepared)), stored: stored ?? Promise.resolve() };
+    }
     const { item, deviceId } = prepared;
+    // DESIGN.md §2: stored before it is queued, so its outcome (maybe at once) follows its row
+    const stored =
+      opts.stored === true || journal === undefined
+        ? Promise.resolve()
+        : journal.add(entryOf(request, deviceId, opts.acceptedAt ?? this.deps.clock.now()));
     const done = new Promise<SendOutcome>((resolve) => {
       this.deps.paths.submit(request.botName, deviceId, [
         {
           ...item,
-          settle: (o) =>
-            resolve(
-              this.finish(
-                request,
-                o.status === 'delivered'
-                  ? { id: request.id, status: 'delivered', deviceId, at: o.at }
-                  : { id: request.id, status: 'failed', reason: o.reason, detail: o.detail, at: o.at },
-                item.reply,
-              ),
-            ),
+          settle: (o) => {
+            const outcome: SendOutcome =
+              o.status === 'delivered'
+                ? { id: request.id, status: 'delivered', deviceId, at: o.at }
+                : { id: request.id, status: 'failed', reason: o.reason, detail: o.detail, at: o.at };
+            void journal?.settle(request.id, outcomeOf(outcome));
+            resolve(this.finish(request, outcome, item.reply));
+          },
         },
       ]);
     });
-    return { done };
+    return { done, stored };
+  }
+
+  /**
+   * Start-up: a send the record still had queued goes to its phone's path again (same id, rest of
+   * its hold); resolves once it is queued (or failed its checks), so sends keep their order.
+   */
+  async resubmit(record: OutboxRecord): Promise<void> {
+    await this.start(requestOfRecord(record), { acceptedAt: record.acceptedAt, stored: true });
+  }
+
+  /** `GET /messages/<id>`: the outcome memory, else the send record (after a restart). */
+  async lookup(id: string): Promise<SendRecord | undefined> {
+    return this.outcomes.get(id) ?? (await this.deps.journal?.get(id));
   }
 
   /**
@@ -184,34 +201,19 @@ export class Sender implements SendPort {
    * checks, or already went out), with its record; the outcome follows in `outcomes`.
    */
   async accept(input: SendInput, kind: SendKind = 'api'): Promise<SendRecord> {
-    const request = this.requestOf(input, kind);
+    const request = requestOf(input, kind, this.deps.clock.now());
     this.remember(request);
-    await this.start(request);
+    const { stored } = await this.start(request);
+    await stored; // answered once the send is in the record (a restart sends it)
     return this.outcomes.get(request.id)!;
   }
 
   /** `gateway.send(...)` and `ctx.send(...)`: an API send, resolved with its outcome. */
   sendInput(input: SendInput, kind: SendKind = 'api'): Promise<SendOutcome> {
-    return this.send(this.requestOf(input, kind));
+    return this.send(requestOf(input, kind, this.deps.clock.now()));
   }
 
-  private requestOf(input: SendInput, kind: SendKind): SendRequest {
-    const id = ulid(this.deps.clock.now());
-    const request: SendRequest = {
-      id,
-      kind,
-      botName: input.botName,
-      channelId: input.channelId,
-      traceId: input.traceId ?? id,
-    };
-    if (input.deviceId !== undefined) request.deviceId = input.deviceId;
-    if (input.roomTitle !== undefined) request.roomTitle = input.roomTitle;
-    if (input.text !== undefined) request.text = input.text;
-    if (input.media !== undefined) request.media = input.media;
-    return request;
-  }
-
-  private remember(request: SendRequest): void {
+  private remember(request: SendRequest, acceptedAt = this.deps.clock.now()): void {
     if (request.kind === 'reply') return;
     this.outcomes.add({
       id: request.id,
@@ -220,13 +222,14 @@ export class Sender implements SendPort {
       channelId: request.channelId,
       ...(request.deviceId !== undefined ? { deviceId: request.deviceId } : {}),
       status: 'queued',
-      acceptedAt: this.deps.clock.now(),
+      acceptedAt,
     });
   }
 
   /** The checks of a send, in order: content, phone, approval, room title. */
   private async prepare(
     request: SendRequest,
+    acceptedAt?: number,
   ): Promise<{ item: Omit<OutboundItem, 'settle'>; deviceId: string } | SendOutcome> {
     const hasText = typeof request.text === 'string' && request.text !== '';
     if (hasText === (request.media !== undefined)) {
@@ -253,7 +256,7 @@ export class Sender implements SendPort {
         return this.failed(request, 'bad-media', (error as Error).message);
       }
     }
-    const served = this.lastServed.get(`${request.botName}\u0000${request.channelId}`);
+    const served = this.lastServed.of(request.botName, request.channelId);
     const deviceId =
       request.deviceId ?? served?.deviceId ?? (await this.deviceOfRoom(request.botName, request.channelId));
     if (deviceId === undefined) {
@@ -293,7 +296,7 @@ export class Sender implements SendPort {
         reply,
         gapMs: this.deps.outbound.minGapMs,
         holdMs: mediaHoldMs(reply),
-        expiresAt: now + this.deps.outbound.holdMs,
+        expiresAt: (acceptedAt ?? now) + this.deps.outbound.holdMs,
       },
     };
   }

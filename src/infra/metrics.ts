@@ -130,6 +130,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['event'] as const,
       registers,
     }),
+    // DESIGN.md §2 outbound path, durable: API and scheduled sends kept in msgbot_outbox
+    outbox: new Counter({
+      name: 'msgbot_outbox_total',
+      help: 'the send record: API sends re-submitted or expired at start, schedule runs resumed or closed after a restart, write and read errors',
+      labelNames: ['event'] as const,
+      registers,
+    }),
     duplicates: new Counter({
       name: 'msgbot_duplicates_total',
       help: 'analyze packets dropped as repeats of (channelId, logId)',

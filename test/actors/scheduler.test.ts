@@ -7,7 +7,7 @@ import { type Actor, SimulatedClock } from 'xstate';
 import { parseKst } from '../../src/actors/schedule-rules.js';
 import { runSchedule } from '../../src/actors/schedule-run.js';
 import type { schedulerMachine } from '../../src/actors/scheduler.js';
-import type { ScheduleRunOutcome } from '../../src/actors/scheduler-ports.js';
+import type { ScheduleRunOutcome, SchedulerRecoveryPort } from '../../src/actors/scheduler-ports.js';
 import type { SendOutcome, SendRequest } from '../../src/actors/send.js';
 import { schedulerPorts, startScheduler } from '../../src/gateway/scheduler-wiring.js';
 import { defaultConfig } from '../../src/infra/config/schema.js';
@@ -34,6 +34,8 @@ interface World {
   answer: (request: SendRequest) => Promise<SendOutcome>;
   live: string[];
   mediaDir: string;
+  /** the send record's side (DESIGN.md §2 outbound path, durable); none by default */
+  recovery?: SchedulerRecoveryPort;
   actor?: Actor<typeof schedulerMachine>;
   start(store?: SqliteStore): Actor<typeof schedulerMachine>;
   add(over?: Partial<NewSchedule>): Promise<number>;
@@ -91,6 +93,7 @@ async function world(start = '2026-01-15 11:59:50'): Promise<World> {
           scheduleRuns: { inc: (labels: { outcome: ScheduleRunOutcome }) => w.runs.push({ ...labels, scheduleId: 0 }) },
         } as never,
         log: pino({ level: 'silent' }),
+        recovery: w.recovery,
       });
       actors.push(actor);
       return actor;
@@ -409,5 +412,42 @@ describe('scheduler actor (PROTOCOL §7.12)', () => {
     actor.stop();
     await w.advance(60_000);
     expect(w.sends).toHaveLength(2);
+  });
+
+  it('a claimed row already logged (a crash between the log row and the advance) is advanced only', async () => {
+    const w = await world();
+    const id = await w.add({ nextSendAt: '2026-01-15 11:58:00', scheduleType: 'daily' });
+    await w.store.schedules.claimSchedule(id, '2026-01-15 11:58:00', '2026-01-15 11:58:01');
+    sqlite(
+      w.store,
+      `INSERT INTO kb_schedule_logs (schedule_id, target_room_id, status, scheduled_at, started_at, created_at)
+       VALUES (${id}, '${ROOM}', 'success', '2026-01-15 11:58:00', '2026-01-15 11:58:01', '2026-01-15 11:58:01')`,
+    );
+    w.recovery = {
+      sendsOfRun: async () => [{ id: 'x', component: 'text', status: 'delivered', ours: true }],
+      abandon: async () => {},
+    };
+    w.start();
+    await w.advance(10_500);
+    expect(w.sends).toEqual([]);
+    expect(await w.logs()).toHaveLength(1);
+    expect((await w.schedules()).map((r) => [r.next_send_at, r.send_count])).toEqual([['2026-01-16 12:00:00', 1]]);
+  });
+
+  it('without a send record a claim is left alone until staleClaimMs, then closed as interrupted and never sent again', async () => {
+    const w = await world();
+    const id = await w.add({ nextSendAt: '2026-01-15 11:58:00', scheduleType: 'daily' });
+    await w.store.schedules.claimSchedule(id, '2026-01-15 11:58:00', '2026-01-15 11:58:01');
+    w.start();
+    await w.advance(10_500);
+    expect(await w.logs()).toEqual([]);
+    await w.advance(defaultConfig().scheduler.staleClaimMs);
+    await w.advance(60_000);
+    expect(w.sends).toEqual([]);
+    const logs = await w.logs();
+    expect(logs.map((l) => [l.schedule_id, l.status, l.error_message])).toEqual([
+      [id, 'failed', 'interrupted: the gateway stopped during the run; text: interrupted'],
+    ]);
+    expect((await w.schedules()).map((r) => r.next_send_at)).toEqual(['2026-01-16 12:00:00']);
   });
 });

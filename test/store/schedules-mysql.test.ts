@@ -66,6 +66,7 @@ describeMysql('MariaDB schedules', () => {
           perBotGapMs: 0,
           staggerMinS: 0,
           staggerMaxS: 0,
+          staleClaimMs: 2_100_000,
         };
         const pass = (store: typeof a) => {
           const ports = schedulerPorts({

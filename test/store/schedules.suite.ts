@@ -92,6 +92,36 @@ export function describeScheduleStore(name: string, open: OpenHarness): void {
       });
     });
 
+    it('lists claimed rows (runs not advanced) with whether they were logged; a take-over wins once', async () => {
+      const s = h.store.schedules;
+      const running = await s.addSchedule(newSchedule({ nextSendAt: '2026-01-15 12:00:00' }));
+      const logged = await s.addSchedule(newSchedule({ nextSendAt: '2026-01-15 11:59:00' }));
+      await s.addSchedule(newSchedule()); // due, not claimed
+      const done = await s.addSchedule(newSchedule());
+      for (const id of [running, logged, done]) {
+        const row = (await s.listSchedules()).find((r) => r.id === id)!;
+        expect(await s.claimSchedule(id, row.nextSendAt!, '2026-01-15 12:00:05')).toBe(true);
+      }
+      await s.insertScheduleLog(logEntry(logged, { scheduledAt: '2026-01-15 11:59:00' }));
+      await s.insertScheduleLog(logEntry(done));
+      await s.advanceSchedule(done, { status: 'completed' }, NOW);
+      const claimed = await s.claimedSchedules(10);
+      expect(claimed.map((r) => [r.id, r.logged, r.lastSentAt])).toEqual([
+        [logged, true, '2026-01-15 12:00:05'],
+        [running, false, '2026-01-15 12:00:05'],
+      ]);
+      expect(await s.claimedSchedules(1)).toHaveLength(1);
+      // compare and set: the first take-over wins, a second with the old claim loses
+      expect(await s.reclaimSchedule(running, '2026-01-15 12:00:00', '2026-01-15 12:00:05', NOW)).toBe(true);
+      expect(await s.reclaimSchedule(running, '2026-01-15 12:00:00', '2026-01-15 12:00:05', NOW)).toBe(false);
+      expect(await s.reclaimSchedule(logged, '2026-01-15 12:00:00', '2026-01-15 12:00:05', NOW)).toBe(false);
+      expect((await s.claimedSchedules(10)).find((r) => r.id === running)?.lastSentAt).toBe(NOW);
+      // still claimed: never due again until it is advanced
+      expect((await s.dueSchedules({ now: NOW, bots: ['demo-bot'], limit: 10 })).map((r) => r.id)).not.toContain(
+        running,
+      );
+    });
+
     it('reads image JSON as the back office writes it', async () => {
       const s = h.store.schedules;
       const id = await s.addSchedule(

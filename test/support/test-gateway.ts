@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { type InspectionEvent, SimulatedClock } from 'xstate';
 import type { Inbox } from '../../src/actors/inbox.js';
+import type { Outbox } from '../../src/actors/outbox.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import type { BotModule } from '../../src/handlers/api.js';
 import { type Clock, systemClock } from '../../src/infra/clock.js';
@@ -24,6 +25,12 @@ export interface TestGatewayOptions {
   tls?: { key: Buffer; cert: Buffer };
   /** the durable mailbox (DESIGN.md §2); default none */
   inbox?: Inbox;
+  /** the send record (DESIGN.md §2 outbound path); default none */
+  outbox?: Outbox;
+  /** the gateway's owner id in the send record */
+  instanceId?: string;
+  /** where the simulated clock starts (default: now) */
+  clockStart?: number;
 }
 
 /** A real gateway on 127.0.0.1:<ephemeral> with an in-memory SQLite store and captured JSON logs. */
@@ -53,7 +60,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}) {
   const loggers = createLoggers({ level: 'debug', destination });
   const simulated = opts.simulated ?? true;
   const clock = simulated ? new SimulatedClock() : undefined;
-  clock?.set(Date.now());
+  clock?.set(opts.clockStart ?? Date.now());
   const gateway = new Gateway({
     config,
     store,
@@ -65,6 +72,8 @@ export async function startTestGateway(opts: TestGatewayOptions = {}) {
     inspection: opts.inspect === undefined ? undefined : new LiveInspection(opts.inspect, true),
     tls: opts.tls,
     inbox: opts.inbox,
+    outbox: opts.outbox,
+    instanceId: opts.instanceId,
   });
   await gateway.start();
   return {

@@ -41,7 +41,8 @@ export type SendBody = z.infer<typeof sendBodySchema>;
 
 export interface MessageRoutesDeps {
   accept(input: SendInput, kind?: SendKind): Promise<SendRecord>;
-  outcome(id: string): SendRecord | undefined;
+  /** the in-memory outcomes, else the send record (after a restart) */
+  outcome(id: string): SendRecord | undefined | Promise<SendRecord | undefined>;
 }
 
 /** `a.b: message; c: message` — every zod issue, named by its path. */
@@ -74,10 +75,13 @@ export function messageRoutes(deps: MessageRoutesDeps): AdminRoute[] {
       method: 'GET',
       path: '/messages/:id',
       auth: 'token',
-      handle({ params }) {
-        const record = deps.outcome(params.id ?? '');
+      async handle({ params }) {
+        const record = await deps.outcome(params.id ?? '');
         if (record === undefined) {
-          throw new HttpError(404, `no message ${params.id} (unknown, or older than the last outbound.maxOutcomes)`);
+          throw new HttpError(
+            404,
+            `no message ${params.id} (unknown, or forgotten: outbound.maxOutcomes in memory, outbound.recordKeepMs in msgbot_outbox)`,
+          );
         }
         return { status: 200, body: record };
       },

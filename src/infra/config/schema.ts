@@ -167,9 +167,26 @@ export const configSchema = z.object({
         ),
       maxOutcomes: positiveInt
         .default(10_000)
-        .describe('send outcomes kept for GET /messages/<id> (oldest forgotten first)'),
+        .describe('send outcomes kept in memory for GET /messages/<id> (oldest forgotten first)'),
+      durable: z
+        .boolean()
+        .default(true)
+        .describe(
+          'store accepted API and scheduled sends in msgbot_outbox, so that a crash or restart re-sends them and GET /messages/<id> still answers',
+        ),
+      recordKeepMs: positiveInt
+        .default(86_400_000)
+        .describe('how long msgbot_outbox keeps a settled send (GET /messages/<id> after a restart)'),
     })
-    .default({ minGapMs: 1_000, holdMs: 600_000, idleMs: 60_000, maxQueued: 1_000, maxOutcomes: 10_000 }),
+    .default({
+      minGapMs: 1_000,
+      holdMs: 600_000,
+      idleMs: 60_000,
+      maxQueued: 1_000,
+      maxOutcomes: 10_000,
+      durable: true,
+      recordKeepMs: 86_400_000,
+    }),
   admins: z
     .record(z.string().min(1), z.array(z.string().min(1)))
     .default({})
@@ -197,6 +214,11 @@ export const configSchema = z.object({
       perBotGapMs: ms.default(500).describe('pause between two schedules of one bot'),
       staggerMinS: ms.default(1).describe('least seconds between the starts of two bots in a poll'),
       staggerMaxS: ms.default(10).describe('most seconds between the starts of two bots in a poll'),
+      staleClaimMs: positiveInt
+        .default(2_100_000)
+        .describe(
+          'a claimed kb_schedule row with no log row is taken over by another gateway after this long (longer than a run can take: 3 × outbound.holdMs + 5 min)',
+        ),
     })
     .default({
       enabled: true,
@@ -206,6 +228,7 @@ export const configSchema = z.object({
       perBotGapMs: 500,
       staggerMinS: 1,
       staggerMaxS: 10,
+      staleClaimMs: 2_100_000,
     }),
   // PROTOCOL §7.1, §7.13
   process: z

@@ -1,4 +1,4 @@
-import type { DueQuery, ScheduleLogEntry, ScheduleRow } from '../../actors/scheduler-ports.js';
+import type { ClaimedSchedule, DueQuery, ScheduleLogEntry, ScheduleRow } from '../../actors/scheduler-ports.js';
 import type { LastOutcome, NewSchedule, ProcessRow, ScheduleListFilter } from './schedule-types.js';
 
 /**
@@ -83,6 +83,26 @@ export const CLAIM_SQL = `UPDATE kb_schedule SET last_sent_at = ?, updated_at = 
 
 export function claimParams(id: number, scheduledAt: string, now: string): Param[] {
   return [now, now, id, scheduledAt];
+}
+
+/** Claimed active rows (a run started, not advanced) and whether their run was logged. */
+export const CLAIMED_SQL = `SELECT ${SCHEDULE_SELECT}, CASE WHEN EXISTS (SELECT 1 FROM kb_schedule_logs l
+    WHERE l.schedule_id = kb_schedule.id AND l.scheduled_at = kb_schedule.next_send_at) THEN 1 ELSE 0 END AS logged
+  FROM kb_schedule
+  WHERE status = 'active' AND next_send_at IS NOT NULL AND last_sent_at IS NOT NULL AND last_sent_at >= next_send_at
+  ORDER BY next_send_at, id LIMIT ?`;
+
+export function toClaimedSchedule(r: Raw): ClaimedSchedule {
+  const row = toScheduleRow(r);
+  return { ...row, nextSendAt: row.nextSendAt ?? '', lastSentAt: row.lastSentAt ?? '', logged: Number(r.logged) === 1 };
+}
+
+/** A take-over: only if the claim is still the one that was read (compare and set). */
+export const RECLAIM_SQL = `UPDATE kb_schedule SET last_sent_at = ?, updated_at = ?
+  WHERE id = ? AND status = 'active' AND next_send_at = ? AND last_sent_at = ?`;
+
+export function reclaimParams(id: number, scheduledAt: string, claimedAt: string, now: string): Param[] {
+  return [now, now, id, scheduledAt, claimedAt];
 }
 
 export const LOG_COLUMNS = [

@@ -5,12 +5,16 @@ import {
   addParams,
   advanceSql,
   CLAIM_SQL,
+  CLAIMED_SQL,
   claimParams,
   dueSql,
   INSERT_LOG_SQL,
   LAST_OUTCOMES_SQL,
   listSql,
   logParams,
+  RECLAIM_SQL,
+  reclaimParams,
+  toClaimedSchedule,
   toLastOutcome,
   toScheduleRow,
 } from './schedule-sql.js';
@@ -29,6 +33,12 @@ export function mysqlSchedules(pool: Pool): ScheduleStore {
     async claimSchedule(id: number, scheduledAt: string, now: string): Promise<boolean> {
       // the pool runs with -FOUND_ROWS: affectedRows counts rows really changed
       return (await run(CLAIM_SQL, claimParams(id, scheduledAt, now))).affectedRows === 1;
+    },
+    async claimedSchedules(limit: number) {
+      return (await rows(CLAIMED_SQL, [limit])).map(toClaimedSchedule);
+    },
+    async reclaimSchedule(id, scheduledAt, claimedAt, now): Promise<boolean> {
+      return (await run(RECLAIM_SQL, reclaimParams(id, scheduledAt, claimedAt, now))).affectedRows === 1;
     },
     async insertScheduleLog(entry: ScheduleLogEntry): Promise<void> {
       await run(INSERT_LOG_SQL, logParams(entry));

@@ -5,12 +5,16 @@ import {
   addParams,
   advanceSql,
   CLAIM_SQL,
+  CLAIMED_SQL,
   claimParams,
   dueSql,
   INSERT_LOG_SQL,
   LAST_OUTCOMES_SQL,
   listSql,
   logParams,
+  RECLAIM_SQL,
+  reclaimParams,
+  toClaimedSchedule,
   toLastOutcome,
   toScheduleRow,
 } from './schedule-sql.js';
@@ -30,6 +34,12 @@ export function sqliteSchedules(db: Database.Database): ScheduleStore {
     },
     async claimSchedule(id: number, scheduledAt: string, now: string): Promise<boolean> {
       return run(CLAIM_SQL, claimParams(id, scheduledAt, now)).changes === 1;
+    },
+    async claimedSchedules(limit: number) {
+      return all(CLAIMED_SQL, [limit]).map(toClaimedSchedule);
+    },
+    async reclaimSchedule(id, scheduledAt, claimedAt, now): Promise<boolean> {
+      return run(RECLAIM_SQL, reclaimParams(id, scheduledAt, claimedAt, now)).changes === 1;
     },
     async insertScheduleLog(entry: ScheduleLogEntry): Promise<void> {
       run(INSERT_LOG_SQL, logParams(entry));

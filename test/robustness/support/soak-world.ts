@@ -351,9 +351,11 @@ async function soak(o: SoakOptions): Promise<Soak> {
   const gatewayTimers = clock.pending;
 
   // The sockets come from a listener in production; here they are handed to its admission.
-  const admitFn = (gateway as unknown as { admit?: (socket: unknown) => void }).admit;
-  if (typeof admitFn !== 'function') throw new Error('Gateway.admit(socket) is gone: give the soak another way in');
-  const admit: Admit = (socket) => admitFn.call(gateway, socket);
+  const admission = (gateway as unknown as { admission?: { admit?: (socket: unknown) => void } }).admission;
+  const admitFn = admission?.admit;
+  if (typeof admitFn !== 'function')
+    throw new Error('Gateway admission.admit(socket) is gone: give the soak another way in');
+  const admit: Admit = (socket) => admitFn.call(admission, socket);
 
   const totals: Totals = {
     pingsAnswered: 0,

@@ -1,0 +1,145 @@
+import mysql, { type Pool, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
+import type { Outbox, OutboxEntry, OutboxOutcome, OutboxRecord } from '../../actors/outbox.js';
+import { decodeRow, entryParams, OUTBOX_COLUMNS, PRUNABLE, SELECT_COLUMNS, SETTLE_SQL, settleParams } from './codec.js';
+import type { OutboxOpenOptions } from './sqlite.js';
+
+/**
+ * The durable send record in MySQL/MariaDB (DESIGN.md §2 outbound path): our own table beside
+ * the kb_* ones (whose shape it never touches), on a small pool of its own. Writes are chained so
+ * they run in call order (an outcome never overtakes its send's insert on another connection).
+ */
+export const MYSQL_OUTBOX_DDL = `CREATE TABLE IF NOT EXISTS msgbot_outbox (
+  seq BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  id VARCHAR(64) NOT NULL,
+  kind VARCHAR(16) NOT NULL,
+  bot_name VARCHAR(255) NOT NULL,
+  device_id VARCHAR(255) NOT NULL,
+  channel_id VARCHAR(64) NOT NULL,
+  trace_id VARCHAR(64) NOT NULL,
+  accepted_at BIGINT NOT NULL,
+  owner VARCHAR(255) NOT NULL,
+  content LONGTEXT NULL,
+  schedule_id BIGINT NULL,
+  scheduled_at VARCHAR(32) NULL,
+  component VARCHAR(16) NULL,
+  status VARCHAR(16) NOT NULL DEFAULT 'queued',
+  reason VARCHAR(32) NULL,
+  detail TEXT NULL,
+  settled_at BIGINT NULL,
+  UNIQUE KEY msgbot_outbox_id (id),
+  KEY msgbot_outbox_status (status),
+  KEY msgbot_outbox_run (schedule_id, scheduled_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`;
+
+const ADD_SQL = `INSERT INTO msgbot_outbox (${OUTBOX_COLUMNS.join(', ')}) VALUES (${OUTBOX_COLUMNS.map(() => '?').join(', ')})
+  ON DUPLICATE KEY UPDATE ${OUTBOX_COLUMNS.filter((c) => c !== 'id')
+    .map((c) => `${c} = VALUES(${c})`)
+    .join(', ')}, status = 'queued', reason = NULL, detail = NULL, settled_at = NULL`;
+
+export function openMysqlOutbox(
+  url: string,
+  opts: OutboxOpenOptions & { connectTimeoutMs?: number } = {},
+): MysqlOutbox {
+  const parsed = new URL(url);
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (!database) throw new Error('the MySQL URL names no database (mysql://user:pass@host:3306/<db>)');
+  const pool = mysql.createPool({
+    host: decodeURIComponent(parsed.hostname.replace(/^\[|\]$/g, '')) || '127.0.0.1',
+    port: parsed.port ? Number(parsed.port) : 3306,
+    user: decodeURIComponent(parsed.username),
+    password: decodeURIComponent(parsed.password),
+    database,
+    charset: 'UTF8MB4_UNICODE_CI',
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    connectTimeout: opts.connectTimeoutMs ?? 10_000,
+    connectionLimit: 2,
+    waitForConnections: true,
+    queueLimit: 0,
+    enableKeepAlive: true,
+  });
+  return new MysqlOutbox(pool, opts);
+}
+
+export class MysqlOutbox implements Outbox {
+  /** the last write: the next one starts after it (call order) */
+  private tail: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly pool: Pool,
+    private readonly opts: OutboxOpenOptions = {},
+  ) {}
+
+  add(entry: OutboxEntry): Promise<void> {
+    return this.chain(ADD_SQL, entryParams(entry));
+  }
+
+  settle(id: string, outcome: OutboxOutcome): Promise<void> {
+    return this.chain(SETTLE_SQL, settleParams(id, outcome));
+  }
+
+  async queued(): Promise<OutboxRecord[]> {
+    return this.select(`SELECT ${SELECT_COLUMNS} FROM msgbot_outbox WHERE status = 'queued' ORDER BY seq`, []);
+  }
+
+  async get(id: string): Promise<OutboxRecord | undefined> {
+    return (await this.select(`SELECT ${SELECT_COLUMNS} FROM msgbot_outbox WHERE id = ?`, [id]))[0];
+  }
+
+  async ofRun(scheduleId: number, scheduledAt: string): Promise<OutboxRecord[]> {
+    return this.select(
+      `SELECT ${SELECT_COLUMNS} FROM msgbot_outbox WHERE schedule_id = ? AND scheduled_at = ? ORDER BY seq`,
+      [scheduleId, scheduledAt],
+    );
+  }
+
+  async prune(before: number): Promise<number> {
+    let total = 0;
+    for (;;) {
+      // in chunks: one long DELETE would hold its locks against the inserts
+      const [result] = await this.pool.query<ResultSetHeader>(
+        `DELETE FROM msgbot_outbox WHERE ${PRUNABLE} ORDER BY seq LIMIT 2000`,
+        [before, before],
+      );
+      total += result.affectedRows;
+      if (result.affectedRows < 2_000) return total;
+    }
+  }
+
+  async migrate(): Promise<void> {
+    await this.pool.query(MYSQL_OUTBOX_DDL);
+  }
+
+  async close(): Promise<void> {
+    await this.tail;
+    await this.pool.end();
+  }
+
+  private chain(sql: string, params: unknown[]): Promise<void> {
+    const write = this.tail.then(async () => {
+      await this.pool.query(sql, params);
+    });
+    // a failed write does not stop the ones after it; the caller sees its own failure
+    this.tail = write.catch(() => {});
+    return write;
+  }
+
+  private async select(sql: string, params: unknown[]): Promise<OutboxRecord[]> {
+    const [rows] = await this.pool.query<RowDataPacket[]>(sql, params);
+    const out: OutboxRecord[] = [];
+    for (const row of rows) {
+      const decoded = decodeRow({ ...row });
+      if (decoded.ok) {
+        out.push(decoded.record);
+        continue;
+      }
+      this.opts.onBadRow?.(String(row.id), decoded.error);
+      await this.pool.query("UPDATE msgbot_outbox SET status = 'failed', detail = ?, settled_at = ? WHERE id = ?", [
+        `unreadable row: ${decoded.error}`.slice(0, 500),
+        Date.now(),
+        row.id,
+      ]);
+    }
+    return out;
+  }
+}
