@@ -64,6 +64,11 @@ export interface Outbox {
   /** The sends of one scheduled run, in the order they were accepted. */
   ofRun(scheduleId: number, scheduledAt: string): Promise<OutboxRecord[]>;
   /**
+   * The delivered sends carrying any of these trace ids (a replayed message's `ctx.send`s that
+   * reached their phones before a restart); those of one trace id in the order they were accepted.
+   */
+  deliveredOf(traceIds: readonly string[]): Promise<OutboxRecord[]>;
+  /**
    * Deletes sends settled before `before` (epoch ms), and sends still queued that were accepted
    * before it (long past any hold: left by a gateway that never came back); returns how many.
    */

@@ -136,6 +136,7 @@ export class Gateway {
       deadlineMs: p.deadlineMs,
       replyGapMs: config.outbound.minGapMs,
       maxTextChars: config.limits.maxTextChars,
+      replayKeepMs: p.replayWindowMs + p.deadlineMs,
     });
     collectOnScrape(
       metrics,
@@ -280,8 +281,9 @@ export class Gateway {
   /** Starts workers, telemetry and the listener (PROTOCOL §1.1). */
   async start(): Promise<this> {
     this.dispatcher.start();
-    const replayed = await this.replays.recover(); // their handlers' ctx.send go again with them
+    const replayed = await this.replays.recover(); // their handlers run again: see the next two lines
     await this.journal?.recover((record) => this.sender.resubmit(record), replayed);
+    this.jobs.replayedSends.load((await this.journal?.deliveredOf(replayed)) ?? []); // not sent twice
     this.telemetry.start();
     this.sampler.start();
     this.standing.schedule();
@@ -339,6 +341,7 @@ export class Gateway {
     stopGates(this.dispatcher.getSnapshot().context);
     this.sampler.stop();
     this.replays.stop();
+    this.jobs.replayedSends.stop();
     this.journal?.stop();
     await this.durable?.stop();
     await this.telemetry.close(5_000);

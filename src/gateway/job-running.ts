@@ -10,6 +10,7 @@ import type { Metrics } from '../infra/metrics.js';
 import type { DurableMailbox } from './durable.js';
 import { jobOf } from './intake.js';
 import type { PendingRoomNotices } from './pending-rooms.js';
+import { ReplayedSends } from './replayed-sends.js';
 import type { RoomDirectory } from './rooms.js';
 import type { Sender } from './sender.js';
 
@@ -33,6 +34,8 @@ export interface JobRunningDeps {
   replyGapMs: number;
   /** limits.maxTextChars */
   maxTextChars: number;
+  /** how long the sends of replayed messages delivered before the restart are kept (ReplayedSends) */
+  replayKeepMs: number;
 }
 
 /**
@@ -44,8 +47,13 @@ export class JobRunning {
   directRunning = 0;
   /** trace ids of jobs that ended unanswered because their room is not approved (counted apart) */
   private readonly notApproved = new Set<string>();
+  /** replayed messages' `ctx.send`s delivered before the restart (loaded at start) */
+  readonly replayedSends: ReplayedSends;
 
-  constructor(private readonly deps: JobRunningDeps) {}
+  constructor(private readonly deps: JobRunningDeps) {
+    const { clock, metrics, log, replayKeepMs: keepMs } = deps;
+    this.replayedSends = new ReplayedSends({ clock, metrics, log, keepMs });
+  }
 
   /** One message through room approval and the handlers (PROTOCOL §7.7 steps 3–7). */
   async runJob(job: Job, signal: AbortSignal): Promise<void> {
@@ -63,15 +71,19 @@ export class JobRunning {
     const result = await handleMessage(message, {
       router: d.router(),
       send: (packets, abandoned) => d.sender.replies(message, packets, abandoned),
-      sendTo: (m, r) =>
-        d.sender.sendInput({
+      sendTo: (m, r) => {
+        const input = {
           botName: m.botName,
           channelId: r.channelId,
           deviceId: r.device,
           text: r.text,
           media: r.media,
           traceId: m.traceId,
-        }),
+        };
+        // a replayed message: what reached its phone before the restart is not sent again
+        const before = this.replayedSends.take(input);
+        return before === undefined ? d.sender.sendInput(input) : Promise.resolve(before);
+      },
       services: d.services,
       clock: d.clock,
       replyGapMs: d.replyGapMs,
@@ -123,6 +135,7 @@ export class JobRunning {
     m.processingSeconds.observe((waitedMs + ranMs) / 1000);
     const log = d.log;
     d.durable?.finish(job.id, outcome.status);
+    this.replayedSends.finished(job.id);
     if (this.notApproved.delete(job.id) && outcome.status === 'processed') {
       m.messages.inc({ outcome: 'not-approved' });
     } else if (outcome.status === 'processed') {

@@ -151,6 +151,23 @@ export class SendJournal {
     return counts;
   }
 
+  /**
+   * Start-up: this gateway's API sends of the replayed messages (`ctx.send`s) that were delivered
+   * before the restart, so the replayed handlers do not send them again (ReplayedSends). A read
+   * that fails is logged and counted; those sends then go again.
+   */
+  async deliveredOf(traceIds: ReadonlySet<string>): Promise<OutboxRecord[]> {
+    if (traceIds.size === 0) return [];
+    try {
+      const records = await this.o.outbox.deliveredOf([...traceIds]);
+      return records.filter((r) => r.kind === 'api' && r.owner === this.o.owner);
+    } catch (error) {
+      this.o.metrics.outbox.inc({ event: 'read-error' });
+      this.o.log.error({ err: error }, 'send record unreadable at start; replayed handlers may send again');
+      return [];
+    }
+  }
+
   /** The scheduler's view of a run's sends (PROTOCOL §7.12, docs/decisions.md "Durable sends"). */
   recoveryPort(): SchedulerRecoveryPort {
     return {

@@ -133,7 +133,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     // DESIGN.md §2 outbound path, durable: API and scheduled sends kept in msgbot_outbox
     outbox: new Counter({
       name: 'msgbot_outbox_total',
-      help: 'the send record: API sends re-submitted or expired at start, schedule runs resumed or closed after a restart, write and read errors',
+      help: 'the send record: API sends re-submitted or expired at start, ctx.sends of replayed messages not sent again, schedule runs resumed or closed after a restart, write and read errors',
       labelNames: ['event'] as const,
       registers,
     }),

@@ -4,6 +4,8 @@ import type { Actor } from 'xstate';
 import { parseKst } from '../../src/actors/schedule-rules.js';
 import type { schedulerMachine } from '../../src/actors/scheduler.js';
 import { startScheduler } from '../../src/gateway/scheduler-wiring.js';
+import { defineBot } from '../../src/handlers/api.js';
+import { type MysqlInbox, openMysqlInbox } from '../../src/infra/inbox/mysql.js';
 import { type MysqlOutbox, openMysqlOutbox } from '../../src/infra/outbox/mysql.js';
 import { type MysqlStore, openMysqlStore } from '../../src/infra/store/mysql.js';
 import { createScratchDatabase, describeMysql, type ScratchDatabase } from '../store/mysql-scratch.js';
@@ -14,7 +16,8 @@ import { startTestGateway, until } from '../support/test-gateway.js';
 
 /**
  * DESIGN.md §2 outbound path (durable) and PROTOCOL §7.12 on MariaDB: a schedule run cut short
- * (text delivered, image still queued) is resumed by the restarted gateway from msgbot_outbox.
+ * (text delivered, image still queued) is resumed by the restarted gateway from msgbot_outbox, and
+ * a replayed message's ctx.send delivered before the crash is not sent again.
  */
 
 type TG = Awaited<ReturnType<typeof startTestGateway>>;
@@ -27,6 +30,7 @@ const OWNER = 'mysql-host:/data';
 let db: ScratchDatabase | undefined;
 const gateways: TG[] = [];
 const outboxes: MysqlOutbox[] = [];
+const inboxes: MysqlInbox[] = [];
 const clients: BridgeClient[] = [];
 const schedulers: Actor<typeof schedulerMachine>[] = [];
 afterEach(async () => {
@@ -34,6 +38,7 @@ afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
   for (const t of gateways.splice(0)) await t.stop();
   for (const o of outboxes.splice(0)) await o.pool.end().catch(() => {});
+  for (const i of inboxes.splice(0)) await i.pool.end().catch(() => {});
   await db?.drop();
   db = undefined;
 });
@@ -66,12 +71,12 @@ async function gateway(url: string, clockStart: number) {
   return { t, outbox, store };
 }
 
-async function phone(t: TG) {
+async function phone(t: TG, deviceId = DEVICE) {
   const c = await BridgeClient.connect({
     port: t.port,
     secret: KEYS.secret,
     salt: KEYS.salt,
-    deviceId: DEVICE,
+    deviceId,
     now: () => t.clock?.now() ?? Date.now(),
   });
   clients.push(c);
@@ -141,6 +146,69 @@ describeMysql('an interrupted schedule run on MariaDB (DESIGN.md §2, PROTOCOL �
           { component: 'text', status: 'delivered' },
           { component: 'images_1', status: 'delivered' },
         ]),
+    );
+  });
+});
+
+describeMysql('a replayed ctx.send on MariaDB (DESIGN.md §2 durable mailbox)', () => {
+  const TARGET = 'dev-2';
+
+  /** A gateway with the durable mailbox and the send record on MariaDB, running `bot`. */
+  async function withInbox(url: string, clockStart: number, bot: ReturnType<typeof defineBot>) {
+    const store: MysqlStore = await openMysqlStore(url, { poolSize: 2 });
+    await store.migrate();
+    const outbox = openMysqlOutbox(url);
+    await outbox.migrate();
+    outboxes.push(outbox);
+    const inbox = openMysqlInbox(url);
+    await inbox.migrate();
+    inboxes.push(inbox);
+    const t = await startTestGateway({ store, outbox, inbox, instanceId: OWNER, clockStart, bots: [bot] });
+    gateways.push(t);
+    return { t, outbox, inbox, store };
+  }
+
+  function relay(wait: boolean, calls: number) {
+    return defineBot({
+      async onMessage(ctx) {
+        for (let n = 0; n < calls; n++) await ctx.send({ channelId: ROOM, device: TARGET, text: 'relay' });
+        if (wait) await new Promise<void>(() => {}); // the crash comes first
+        await ctx.reply('done');
+      },
+    });
+  }
+
+  it('a send delivered before the crash is not sent again; a further identical call is', async () => {
+    db = await createScratchDatabase();
+    const scratch = db;
+    const t0 = Date.now();
+    const first = await withInbox(scratch.url, t0, relay(true, 1));
+    for (const deviceId of [DEVICE, TARGET]) {
+      await first.store.setDeviceStatus({ botName: BOT, deviceId }, 'approved');
+      await first.store.registerRoom({ roomId: ROOM, botName: BOT, deviceId }, '공지방', 'approved');
+    }
+    const target = await phone(first.t, TARGET);
+    const sender = await phone(first.t);
+    sender.analyze('news', { channelId: ROOM });
+    await until(() => texts(target).length === 1);
+    const statuses = async () =>
+      (await scratch.query('SELECT status FROM msgbot_outbox ORDER BY seq')).map((r) => r.status);
+    await poll(async () => (await statuses()).join() === 'delivered');
+    await first.outbox.pool.end(); // the crash: that process writes nothing more
+    await first.inbox.pool.end();
+    sender.close();
+    target.close();
+
+    const second = await withInbox(scratch.url, t0 + 30_000, relay(false, 2));
+    const again = await phone(second.t, TARGET);
+    const back = await phone(second.t);
+    await until(() => texts(back).includes('done'));
+    await until(() => texts(again).length === 1);
+    await second.t.advance(2_000); // a second copy would have its room gap by now
+    expect(texts(again)).toEqual(['relay']); // the second call only
+    await poll(async () => (await statuses()).join() === 'delivered,delivered');
+    expect(second.t.logs.filter((l) => l.msg === 'ctx.send delivered before the restart; not sent again')).toHaveLength(
+      1,
     );
   });
 });

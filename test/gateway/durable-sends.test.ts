@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Actor } from 'xstate';
 import { parseKst } from '../../src/actors/schedule-rules.js';
 import type { schedulerMachine } from '../../src/actors/scheduler.js';
+import type { SendOutcome } from '../../src/actors/send.js';
 import { startScheduler } from '../../src/gateway/scheduler-wiring.js';
 import { defineBot } from '../../src/handlers/api.js';
 import { openSqliteInbox } from '../../src/infra/inbox/sqlite.js';
@@ -475,5 +476,138 @@ describe('an interrupted schedule run is finished after the restart (PROTOCOL §
     await second.t.advance(1_800_000);
     await until(() => table(store, 'SELECT * FROM kb_schedule_logs').length === 1);
     expect(table(store, 'SELECT status FROM kb_schedule_logs')).toEqual([{ status: 'partial' }]);
+  });
+});
+
+describe('a ctx.send delivered before a crash is not sent again by the replayed handler (DESIGN.md §2)', () => {
+  const TARGET = 'dev-2';
+
+  /** The world with a second approved phone serving the room, and a durable mailbox per gateway. */
+  async function replayWorld() {
+    const w = await world();
+    const s = await w.store();
+    await s.setDeviceStatus({ botName: BOT, deviceId: TARGET }, 'approved');
+    await s.registerRoom({ roomId: ROOM, botName: BOT, deviceId: TARGET }, '공지방', 'approved');
+    await s.close();
+    const inbox = async () => {
+      const i = openSqliteInbox(w.file);
+      await i.migrate();
+      handles.push({ close: () => i.db.open && i.db.close() });
+      return i;
+    };
+    return { w, inbox };
+  }
+
+  /**
+   * A handler that ctx.sends `texts` to the target phone, one after another, then (first run)
+   * waits for ever, or (replayed run) replies `done`.
+   */
+  function relay(sends: string[], wait: boolean, outcomes: SendOutcome[]) {
+    return defineBot({
+      async onMessage(ctx) {
+        for (const text of sends) outcomes.push(await ctx.send({ channelId: ROOM, device: TARGET, text }));
+        if (wait) await new Promise<void>(() => {}); // the crash comes first
+        await ctx.reply('done');
+      },
+    });
+  }
+
+  /** First run: the ctx.sends are delivered, the handler waits; then the crash. */
+  async function crashAfterSends(sends: string[]) {
+    const { w, inbox } = await replayWorld();
+    const t0 = Date.now();
+    const firstInbox = await inbox();
+    const before: SendOutcome[] = [];
+    const first = await gateway(w, { clockStart: t0, inbox: firstInbox, bots: [relay(sends, true, before)] });
+    const target = await phone(first.t, TARGET);
+    const sender = await phone(first.t);
+    sender.analyze('news', { channelId: ROOM });
+    for (let n = 1; n <= sends.length; n++) {
+      await until(() => before.length === n);
+      if (n < sends.length) await first.t.advance(1_000); // the room gap (outbound.minGapMs)
+    }
+    await until(() => texts(target).length === sends.length);
+    expect(texts(target)).toEqual(sends);
+    expect(rows(first.outbox).map((r) => r.status)).toEqual(sends.map(() => 'delivered'));
+    first.outbox.db.close(); // the crash
+    firstInbox.db.close();
+    sender.close();
+    target.close();
+    return { w, inbox, t0, before };
+  }
+
+  it('the replayed call resolves with the stored outcome, is counted and logged, and the handler goes on', async () => {
+    const { w, inbox, t0, before } = await crashAfterSends(['relay: news']);
+    const after: SendOutcome[] = [];
+    const second = await gateway(w, {
+      clockStart: t0 + 30_000,
+      inbox: await inbox(),
+      bots: [relay(['relay: news'], false, after)],
+    });
+    const target = await phone(second.t, TARGET);
+    const back = await phone(second.t); // the replayed message runs once its phone is back
+    await until(() => texts(back).includes('done'));
+    await second.t.advance(2_000);
+    expect(texts(target)).toEqual([]);
+    expect(after).toEqual(before); // same id, device, at
+    expect(before[0]).toMatchObject({ status: 'delivered', deviceId: TARGET });
+    expect(rows(second.outbox)).toHaveLength(1); // nothing new in the record
+    expect(await metricValue(second.t.gateway.metrics.outbox, { event: 'not-resent' })).toBe(1);
+    expect(second.t.logs.find((l) => l.msg === 'ctx.send delivered before the restart; not sent again')).toMatchObject({
+      sendId: before[0]?.id,
+      traceId: expect.any(String),
+    });
+  });
+
+  it('two identical sends before the crash and three calls after: the third goes out', async () => {
+    const { w, inbox, t0, before } = await crashAfterSends(['same', 'same']);
+    const after: SendOutcome[] = [];
+    const second = await gateway(w, {
+      clockStart: t0 + 30_000,
+      inbox: await inbox(),
+      bots: [relay(['same', 'same', 'same'], false, after)],
+    });
+    const target = await phone(second.t, TARGET);
+    const back = await phone(second.t);
+    await until(() => texts(target).length === 1);
+    await until(() => texts(back).includes('done'));
+    await second.t.advance(2_000);
+    expect(texts(target)).toEqual(['same']);
+    expect(after.slice(0, 2)).toEqual(before);
+    expect(new Set(after.map((o) => o.id)).size).toBe(3);
+    expect(after[2]).toMatchObject({ status: 'delivered', deviceId: TARGET });
+    expect(rows(second.outbox).map((r) => r.status)).toEqual(['delivered', 'delivered', 'delivered']);
+    expect(await metricValue(second.t.gateway.metrics.outbox, { event: 'not-resent' })).toBe(2);
+  });
+
+  it('matched by content, not by position; another text or another phone is sent', async () => {
+    const { w, inbox, t0, before } = await crashAfterSends(['first', 'second']);
+    const after: SendOutcome[] = [];
+    const s = await w.store();
+    await s.setDeviceStatus({ botName: BOT, deviceId: 'dev-3' }, 'approved');
+    await s.registerRoom({ roomId: ROOM, botName: BOT, deviceId: 'dev-3' }, '공지방', 'approved');
+    await s.close();
+    const bot = defineBot({
+      async onMessage(ctx) {
+        after.push(await ctx.send({ channelId: ROOM, device: TARGET, text: 'second' }));
+        after.push(await ctx.send({ channelId: ROOM, device: 'dev-3', text: 'first' }));
+        after.push(await ctx.send({ channelId: ROOM, device: TARGET, text: 'first' }));
+        after.push(await ctx.send({ channelId: ROOM, device: TARGET, text: 'third' }));
+        await ctx.reply('done');
+      },
+    });
+    const second = await gateway(w, { clockStart: t0 + 30_000, inbox: await inbox(), bots: [bot] });
+    const target = await phone(second.t, TARGET);
+    const other = await phone(second.t, 'dev-3');
+    const back = await phone(second.t);
+    await until(() => after.length >= 2);
+    await until(() => texts(target).length === 1);
+    await until(() => texts(back).includes('done'));
+    await until(() => texts(other).length === 1);
+    await second.t.advance(2_000); // a second copy would have its room gap by now
+    expect(texts(other)).toEqual(['first']);
+    expect(texts(target)).toEqual(['third']);
+    expect([after[0]?.id, after[2]?.id]).toEqual([before[1]?.id, before[0]?.id]);
+    expect(await metricValue(second.t.gateway.metrics.outbox, { event: 'not-resent' })).toBe(2);
   });
 });

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Outbox, OutboxEntry } from '../../src/actors/outbox.js';
-import { openMysqlOutbox } from '../../src/infra/outbox/mysql.js';
-import { openSqliteOutbox } from '../../src/infra/outbox/sqlite.js';
+import { MYSQL_OUTBOX_DDL, openMysqlOutbox } from '../../src/infra/outbox/mysql.js';
+import { openSqliteOutbox, SQLITE_OUTBOX_DDL } from '../../src/infra/outbox/sqlite.js';
 import { createScratchDatabase, describeMysql, type ScratchDatabase } from '../store/mysql-scratch.js';
 
 /** DESIGN.md §2 outbound path (bounded, durable): the send record on both stores. */
@@ -95,6 +95,34 @@ function suite(open: () => Promise<{ outbox: Outbox; reopen(): Promise<Outbox> }
     expect((await outbox.queued()).map((r) => r.id)).toEqual([scheduled(2, 'images_1').id, api(3).id]);
   });
 
+  it('deliveredOf gives the delivered sends of the given trace ids, in accept order per trace', async () => {
+    const { outbox, reopen } = await open();
+    await written(outbox.add(api(1, { traceId: 'trace-a' })));
+    await written(outbox.add(api(2, { traceId: 'trace-b', text: undefined, media: { urls: ['https://x/1.png'] } })));
+    await written(outbox.add(api(3, { traceId: 'trace-a', text: 'second' })));
+    await written(outbox.add(api(4, { traceId: 'trace-a', text: 'still queued' })));
+    await written(outbox.add(api(5, { traceId: 'trace-a', text: 'failed' })));
+    await written(outbox.add(api(6, { traceId: 'trace-c' })));
+    for (const n of [3, 1, 2, 6]) {
+      await written(outbox.settle(api(n).id, { status: 'delivered', deviceId: `phone-${n}`, at: T0 + 100 + n }));
+    }
+    await written(outbox.settle(api(5).id, { status: 'failed', reason: 'expired', at: T0 + 105 }));
+    const again = await reopen();
+    const got = await again.deliveredOf(['trace-a', 'trace-b', 'trace-none']);
+    expect(got.filter((r) => r.traceId === 'trace-a').map((r) => [r.id, r.text, r.deviceId, r.settledAt])).toEqual([
+      [api(1).id, 'hello 1', 'phone-1', T0 + 101],
+      [api(3).id, 'second', 'phone-3', T0 + 103],
+    ]);
+    expect(got.filter((r) => r.traceId === 'trace-b')).toMatchObject([
+      { id: api(2).id, status: 'delivered', media: { urls: ['https://x/1.png'] } },
+    ]);
+    expect(got).toHaveLength(3);
+    expect(await again.deliveredOf([])).toEqual([]);
+    // more trace ids than one query takes
+    const many = Array.from({ length: 1_200 }, (_, i) => `t-${i}`);
+    expect((await again.deliveredOf([...many, 'trace-c'])).map((r) => r.id)).toEqual([api(6).id]);
+  });
+
   it('prune removes rows settled before its bound, and queued ones only when accepted before it', async () => {
     const { outbox } = await open();
     for (const n of [1, 2, 3]) await written(outbox.add(api(n)));
@@ -143,6 +171,23 @@ describe('SQLite outbox (DESIGN.md §2 outbound path, durable)', () => {
     expect(await outbox.get(api(1).id)).toBeUndefined();
     expect(await outbox.queued()).toEqual([]);
   });
+
+  it('a table made before the trace index gets it at migrate', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'msgbot-outbox-'));
+    dirs.push(dir);
+    const old = openSqliteOutbox(join(dir, 'msgbot.db'));
+    opened.push(old);
+    old.db.exec(SQLITE_OUTBOX_DDL.replace(/;\s*CREATE INDEX IF NOT EXISTS msgbot_outbox_trace[^;]*$/, ''));
+    old.add(api(1));
+    const index = "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'msgbot_outbox_trace'";
+    expect(old.db.prepare(index).all()).toEqual([]);
+    await old.migrate();
+    expect(old.db.prepare(index).all()).toHaveLength(1);
+    const plan = old.db
+      .prepare(`EXPLAIN QUERY PLAN SELECT id FROM msgbot_outbox WHERE trace_id IN (?) AND status = 'delivered'`)
+      .all('trace-1') as { detail: string }[];
+    expect(plan.map((p) => p.detail).join(' ')).toContain('msgbot_outbox_trace');
+  });
 });
 
 describeMysql('MySQL outbox (DESIGN.md §2 outbound path, durable)', () => {
@@ -180,5 +225,19 @@ describeMysql('MySQL outbox (DESIGN.md §2 outbound path, durable)', () => {
     expect(await outbox.queued()).toEqual([]);
     const tables = await db.query('SHOW TABLES');
     expect(tables.map((r) => Object.values(r)[0])).toEqual(['msgbot_outbox']);
+  });
+
+  it('a table made before the trace index gets it at migrate', async () => {
+    db = await createScratchDatabase();
+    await db.query(MYSQL_OUTBOX_DDL.replace(/,\s*KEY msgbot_outbox_trace \(trace_id\)/, ''));
+    const indexOf = async () =>
+      (await db!.query("SHOW INDEX FROM msgbot_outbox WHERE Key_name = 'msgbot_outbox_trace'")).length;
+    expect(await indexOf()).toBe(0);
+    const outbox = openMysqlOutbox(db.url);
+    opened.push(outbox);
+    await outbox.migrate();
+    expect(await indexOf()).toBe(1);
+    await outbox.migrate(); // repeatable
+    expect(await indexOf()).toBe(1);
   });
 });

@@ -149,5 +149,14 @@ export function settleParams(id: string, o: OutboxOutcome): (string | number | n
     : ['failed', null, o.reason, o.detail === undefined ? null : o.detail.slice(0, 1_000), o.at, id];
 }
 
+/** `deliveredOf` asks for this many trace ids per query (one IN list; bound parameters stay few). */
+export const TRACE_CHUNK = 500;
+
+/** The query of `deliveredOf` for `n` trace ids (on the trace_id index). */
+export function deliveredOfSql(n: number): string {
+  const marks = Array.from({ length: n }, () => '?').join(', ');
+  return `SELECT ${SELECT_COLUMNS} FROM msgbot_outbox WHERE trace_id IN (${marks}) AND status = 'delivered' ORDER BY seq`;
+}
+
 /** What `prune` deletes: settled before the bound, or queued and accepted before it. */
 export const PRUNABLE = "((status <> 'queued' AND settled_at < ?) OR (status = 'queued' AND accepted_at < ?))";

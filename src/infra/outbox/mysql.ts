@@ -1,6 +1,16 @@
 import mysql, { type Pool, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
 import type { Outbox, OutboxEntry, OutboxOutcome, OutboxRecord } from '../../actors/outbox.js';
-import { decodeRow, entryParams, OUTBOX_COLUMNS, PRUNABLE, SELECT_COLUMNS, SETTLE_SQL, settleParams } from './codec.js';
+import {
+  decodeRow,
+  deliveredOfSql,
+  entryParams,
+  OUTBOX_COLUMNS,
+  PRUNABLE,
+  SELECT_COLUMNS,
+  SETTLE_SQL,
+  settleParams,
+  TRACE_CHUNK,
+} from './codec.js';
 import type { OutboxOpenOptions } from './sqlite.js';
 
 /**
@@ -28,8 +38,12 @@ export const MYSQL_OUTBOX_DDL = `CREATE TABLE IF NOT EXISTS msgbot_outbox (
   settled_at BIGINT NULL,
   UNIQUE KEY msgbot_outbox_id (id),
   KEY msgbot_outbox_status (status),
-  KEY msgbot_outbox_run (schedule_id, scheduled_at)
+  KEY msgbot_outbox_run (schedule_id, scheduled_at),
+  KEY msgbot_outbox_trace (trace_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`;
+
+/** Added after the first release: a table created before it gets the index at `migrate`. */
+const MYSQL_TRACE_INDEX = 'ALTER TABLE msgbot_outbox ADD INDEX msgbot_outbox_trace (trace_id)';
 
 const ADD_SQL = `INSERT INTO msgbot_outbox (${OUTBOX_COLUMNS.join(', ')}) VALUES (${OUTBOX_COLUMNS.map(() => '?').join(', ')})
   ON DUPLICATE KEY UPDATE ${OUTBOX_COLUMNS.filter((c) => c !== 'id')
@@ -93,6 +107,15 @@ export class MysqlOutbox implements Outbox {
     );
   }
 
+  async deliveredOf(traceIds: readonly string[]): Promise<OutboxRecord[]> {
+    const out: OutboxRecord[] = [];
+    for (let i = 0; i < traceIds.length; i += TRACE_CHUNK) {
+      const chunk = traceIds.slice(i, i + TRACE_CHUNK);
+      out.push(...(await this.select(deliveredOfSql(chunk.length), chunk)));
+    }
+    return out;
+  }
+
   async prune(before: number): Promise<number> {
     let total = 0;
     for (;;) {
@@ -108,6 +131,10 @@ export class MysqlOutbox implements Outbox {
 
   async migrate(): Promise<void> {
     await this.pool.query(MYSQL_OUTBOX_DDL);
+    const [indexes] = await this.pool.query<RowDataPacket[]>(
+      "SELECT 1 FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = 'msgbot_outbox' AND index_name = 'msgbot_outbox_trace'",
+    );
+    if (indexes.length === 0) await this.pool.query(MYSQL_TRACE_INDEX);
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,17 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Outbox, OutboxEntry, OutboxOutcome, OutboxRecord } from '../../actors/outbox.js';
-import { decodeRow, entryParams, OUTBOX_COLUMNS, PRUNABLE, SELECT_COLUMNS, SETTLE_SQL, settleParams } from './codec.js';
+import {
+  decodeRow,
+  deliveredOfSql,
+  entryParams,
+  OUTBOX_COLUMNS,
+  PRUNABLE,
+  SELECT_COLUMNS,
+  SETTLE_SQL,
+  settleParams,
+  TRACE_CHUNK,
+} from './codec.js';
 
 /**
  * The durable send record in SQLite (DESIGN.md §2 outbound path), its own table of the gateway's
@@ -30,7 +40,8 @@ export const SQLITE_OUTBOX_DDL = `CREATE TABLE IF NOT EXISTS msgbot_outbox (
   settled_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS msgbot_outbox_status ON msgbot_outbox (status);
-CREATE INDEX IF NOT EXISTS msgbot_outbox_run ON msgbot_outbox (schedule_id, scheduled_at)`;
+CREATE INDEX IF NOT EXISTS msgbot_outbox_run ON msgbot_outbox (schedule_id, scheduled_at);
+CREATE INDEX IF NOT EXISTS msgbot_outbox_trace ON msgbot_outbox (trace_id)`;
 
 export interface OutboxOpenOptions {
   /** a stored row that cannot be read back (it is marked failed, never re-submitted) */
@@ -102,6 +113,15 @@ export class SqliteOutbox implements Outbox {
 
   async ofRun(scheduleId: number, scheduledAt: string): Promise<OutboxRecord[]> {
     return this.decodeAll(this.stmts().ofRun.all(scheduleId, scheduledAt));
+  }
+
+  async deliveredOf(traceIds: readonly string[]): Promise<OutboxRecord[]> {
+    const rows: unknown[] = [];
+    for (let i = 0; i < traceIds.length; i += TRACE_CHUNK) {
+      const chunk = traceIds.slice(i, i + TRACE_CHUNK);
+      rows.push(...this.db.prepare(deliveredOfSql(chunk.length)).all(...chunk));
+    }
+    return this.decodeAll(rows);
   }
 
   async prune(before: number): Promise<number> {
