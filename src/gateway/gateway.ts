@@ -138,11 +138,7 @@ export class Gateway {
       maxTextChars: config.limits.maxTextChars,
       replayKeepMs: p.replayWindowMs + p.deadlineMs,
     });
-    collectOnScrape(
-      metrics,
-      () => this.admission.all,
-      () => this.paths.queued(),
-    );
+    collectOnScrape(metrics, { all: () => this.admission.all, queued: () => this.paths.queued() });
 
     this.dispatcher = createDispatcher({
       processing: p,

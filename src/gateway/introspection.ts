@@ -87,8 +87,7 @@ export function countConnections(all: Iterable<ConnectionActor>, gauge: Metrics[
  */
 export function collectOnScrape(
   metrics: Pick<Metrics, 'connections' | 'outboundQueued'>,
-  all: () => Iterable<ConnectionActor>,
-  queued: () => number,
+  { all, queued }: { all: () => Iterable<ConnectionActor>; queued: () => number },
 ): void {
   (metrics.connections as { collect?: () => void }).collect = () => countConnections(all(), metrics.connections);
   (metrics.outboundQueued as { collect?: () => void }).collect = () => metrics.outboundQueued.set(queued());
