@@ -1,6 +1,7 @@
-import mysql, { type Pool, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
+import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { Inbox, InboxKey, InboxStatus, UnfinishedMessage } from '../../actors/inbox.js';
 import type { ChatMessage } from '../../actors/job.js';
+import { openSidePool } from '../mysql-side-pool.js';
 import { decodeMessage, encodeMessage, type InboxOp } from './codec.js';
 
 /**
@@ -34,24 +35,7 @@ export interface MysqlInboxOptions {
 }
 
 export function openMysqlInbox(url: string, opts: MysqlInboxOptions = {}): MysqlInbox {
-  const parsed = new URL(url);
-  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
-  if (!database) throw new Error('the MySQL URL names no database (mysql://user:pass@host:3306/<db>)');
-  const pool = mysql.createPool({
-    host: decodeURIComponent(parsed.hostname.replace(/^\[|\]$/g, '')) || '127.0.0.1',
-    port: parsed.port ? Number(parsed.port) : 3306,
-    user: decodeURIComponent(parsed.username),
-    password: decodeURIComponent(parsed.password),
-    database,
-    charset: 'UTF8MB4_UNICODE_CI',
-    supportBigNumbers: true,
-    bigNumberStrings: false,
-    connectTimeout: opts.connectTimeoutMs ?? 10_000,
-    connectionLimit: 2,
-    waitForConnections: true,
-    queueLimit: 0,
-    enableKeepAlive: true,
-  });
+  const pool = openSidePool(url, opts.connectTimeoutMs);
   return new MysqlInbox(pool, opts);
 }
 

@@ -1,5 +1,6 @@
-import mysql, { type Pool, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
+import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { Outbox, OutboxEntry, OutboxOutcome, OutboxRecord } from '../../actors/outbox.js';
+import { openSidePool } from '../mysql-side-pool.js';
 import {
   decodeRow,
   deliveredOfSql,
@@ -54,24 +55,7 @@ export function openMysqlOutbox(
   url: string,
   opts: OutboxOpenOptions & { connectTimeoutMs?: number } = {},
 ): MysqlOutbox {
-  const parsed = new URL(url);
-  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
-  if (!database) throw new Error('the MySQL URL names no database (mysql://user:pass@host:3306/<db>)');
-  const pool = mysql.createPool({
-    host: decodeURIComponent(parsed.hostname.replace(/^\[|\]$/g, '')) || '127.0.0.1',
-    port: parsed.port ? Number(parsed.port) : 3306,
-    user: decodeURIComponent(parsed.username),
-    password: decodeURIComponent(parsed.password),
-    database,
-    charset: 'UTF8MB4_UNICODE_CI',
-    supportBigNumbers: true,
-    bigNumberStrings: false,
-    connectTimeout: opts.connectTimeoutMs ?? 10_000,
-    connectionLimit: 2,
-    waitForConnections: true,
-    queueLimit: 0,
-    enableKeepAlive: true,
-  });
+  const pool = openSidePool(url, opts.connectTimeoutMs);
   return new MysqlOutbox(pool, opts);
 }
 
