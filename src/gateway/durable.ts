@@ -34,13 +34,18 @@ export interface DurableMailboxOptions<E> {
   writeWaitMs: number;
   /** hands the events on to the dispatcher, in order */
   forward(events: E[]): void;
+  /**
+   * Other writes that must be stored before held socket writes leave: the send record's writes
+   * in flight (SendJournal.inFlight), so a delivered send's outcome precedes its bytes.
+   */
+  alsoWritten?: () => Promise<void> | undefined;
 }
 
 /** The gateway's durable mailbox on `inbox` with the processing config's windows; none without an inbox. */
 export function durableMailboxOf<E>(
   inbox: Inbox | undefined,
   p: Pick<Config['processing'], 'replayWindowMs' | 'dedupWindowMs' | 'inboxWriteWaitMs'>,
-  deps: Pick<DurableMailboxOptions<E>, 'clock' | 'metrics' | 'log' | 'forward'>,
+  deps: Pick<DurableMailboxOptions<E>, 'clock' | 'metrics' | 'log' | 'forward' | 'alsoWritten'>,
 ): DurableMailbox<E> | undefined {
   if (inbox === undefined) return undefined;
   return new DurableMailbox<E>({
@@ -244,7 +249,7 @@ export class DurableMailbox<E> {
     this.held = [];
     // what the sockets hold now leaves after this write; what they get meanwhile, after the next
     for (const writes of held) writes.seal();
-    const result = this.write();
+    const result = this.withOthers(this.write(), held.length > 0);
     if (result === undefined) {
       // the same synchronous step as the commit: replies leave right behind their finishes
       for (const writes of held) writes.release();
@@ -267,6 +272,13 @@ export class DurableMailbox<E> {
       if (this.busy()) this.schedule();
     });
   };
+
+  /** `write`, and with held socket writes also the other writes they wait for (alsoWritten). */
+  private withOthers(write: Promise<void> | undefined, holding: boolean): Promise<void> | undefined {
+    const others = holding ? this.o.alsoWritten?.() : undefined;
+    if (others === undefined) return write;
+    return write === undefined ? others : Promise.all([write, others]).then(() => {});
+  }
 
   /** One grouped write; undefined when it completed synchronously (or failed, counted). */
   private write(): Promise<void> | undefined {

@@ -92,6 +92,7 @@ export class Gateway {
       metrics,
       log: log.message,
       forward: (events) => this.outbox.forward(events),
+      alsoWritten: () => this.journal?.inFlight(),
     });
     const services: GatewayServices = {
       connections: () => this.connectionInfos(),

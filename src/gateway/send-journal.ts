@@ -57,7 +57,19 @@ export class SendJournal {
   private pruneTimer: unknown;
   private closed = false;
 
+  /** the last asynchronous (MySQL) write while it is in flight; writes run in call order */
+  private lastWrite: Promise<void> | undefined;
+
   constructor(private readonly o: SendJournalOptions) {}
+
+  /**
+   * The writes started so far, while any is in flight (undefined when all have settled, always on
+   * SQLite). The durable mailbox holds socket writes until this settles too, so a delivered send's
+   * outcome is stored before its bytes leave (DESIGN.md §2).
+   */
+  inFlight(): Promise<void> | undefined {
+    return this.lastWrite;
+  }
 
   get owner(): string {
     return this.o.owner;
@@ -216,7 +228,13 @@ export class SendJournal {
   private write(op: () => void | Promise<void>, id: string): Promise<void> {
     try {
       const result = op();
-      return result === undefined ? Promise.resolve() : result.catch((error: unknown) => this.failed(error, id));
+      if (result === undefined) return Promise.resolve();
+      const written = result.catch((error: unknown) => this.failed(error, id));
+      this.lastWrite = written;
+      void written.then(() => {
+        if (this.lastWrite === written) this.lastWrite = undefined;
+      });
+      return written;
     } catch (error) {
       this.failed(error, id);
       return Promise.resolve();

@@ -218,4 +218,41 @@ describe('durable mailbox: replies wait for their finish (DESIGN.md §2)', () =>
     await turn();
     expect(log.slice(4)).toEqual(['commit [finish T2 processed]', 'release A']);
   });
+
+  it('held writes also wait for the other writes they depend on (the send record in flight), and only they do', async () => {
+    const log: string[] = [];
+    let others: Promise<void> | undefined;
+    let settleOthers = () => {};
+    const clock = new SimulatedClock();
+    const durable = new DurableMailbox<string>({
+      inbox: new RecordingInbox(log),
+      clock: clock as unknown as Clock,
+      metrics: createMetrics(),
+      log: createLoggers({ level: 'silent' }).cat.message,
+      replayWindowMs: 60_000,
+      dedupWindowMs: 60_000,
+      writeWaitMs: 60_000,
+      forward: (events) => log.push(`forward ${events.join(' ')}`),
+      alsoWritten: () => others,
+    });
+    others = new Promise<void>((r) => {
+      settleOthers = () => {
+        log.push('send record committed');
+        r();
+      };
+    });
+    // nothing held: events go on without waiting for the send record
+    durable.append(chat(1, { text: 'one' }));
+    durable.push('ENQUEUE one');
+    await turn();
+    expect(log).toEqual(['commit [append one]', 'forward ENQUEUE one']);
+    // a socket holds the API send whose outcome is being written
+    durable.afterWrite(released(log, 'release A'));
+    await turn();
+    expect(log.slice(2)).toEqual([]);
+    settleOthers();
+    others = undefined;
+    await turn();
+    expect(log.slice(2)).toEqual(['send record committed', 'release A']);
+  });
 });
