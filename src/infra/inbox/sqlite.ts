@@ -1,8 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { Inbox, InboxKey, InboxStatus, UnfinishedMessage } from '../../actors/inbox.js';
 import type { ChatMessage } from '../../actors/job.js';
+import { openSideDatabase } from '../sqlite-side-db.js';
 import { decodeMessage, encodeMessage, type InboxOp } from './codec.js';
 
 /**
@@ -34,13 +33,7 @@ export interface SqliteInboxOptions {
 }
 
 export function openSqliteInbox(file: string, opts: SqliteInboxOptions = {}): SqliteInbox {
-  if (file !== ':memory:' && !file.startsWith('file:')) mkdirSync(dirname(file), { recursive: true });
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  // NORMAL in WAL: a committed transaction survives a process crash (SIGKILL); only a power loss
-  // can take the last ones back, which is the store's trade-off too.
-  db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
+  const db = openSideDatabase(file);
   return new SqliteInbox(db, opts);
 }
 

@@ -1,7 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { Outbox, OutboxEntry, OutboxOutcome, OutboxRecord } from '../../actors/outbox.js';
+import { openSideDatabase } from '../sqlite-side-db.js';
 import {
   decodeRow,
   deliveredOfSql,
@@ -49,12 +48,7 @@ export interface OutboxOpenOptions {
 }
 
 export function openSqliteOutbox(file: string, opts: OutboxOpenOptions = {}): SqliteOutbox {
-  if (file !== ':memory:' && !file.startsWith('file:')) mkdirSync(dirname(file), { recursive: true });
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  // NORMAL in WAL: a committed transaction survives a process crash (the durable mailbox's choice)
-  db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
+  const db = openSideDatabase(file);
   return new SqliteOutbox(db, opts);
 }
 
