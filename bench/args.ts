@@ -25,6 +25,8 @@ export const benchArgsSchema = z.object({
   idle: z.number().int().min(1).max(50_000).optional(),
   /** processing.durable of the gateway child (DESIGN.md §2 durable mailbox) */
   durable: z.boolean().default(true),
+  /** ablation: the gateway child writes no kb_chat_logs rows (fleet.ts ServerSpec.chatLog) */
+  chatLog: z.boolean().default(true),
   /** SIGKILL the gateway at this second of the load, restart it on the same data, reconnect */
   killAt: z.number().positive().max(600).optional(),
 });
@@ -44,6 +46,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --no-baseline    skip the bare newline-JSON echo baseline run
   --no-floor       skip the in-process actor floor (bench/floor.ts) measured after the runs
   --no-durable     gateway without the durable mailbox (processing.durable false)
+  --no-chat-log    ablation: the gateway child writes no kb_chat_logs rows (shows what the chat
+                   log costs; not something an operator can configure, never the gateway's figure)
   --kill-at S      kill -9 the gateway S s into the load, restart it on the same data and port,
                    reconnect the clients; report lost and duplicated replies
   --cpu-prof DIR   CPU-profile the gateway child during the measured window into DIR, print its hot spots
@@ -82,6 +86,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | 'help' {
       micro: { type: 'boolean' },
       idle: { type: 'string' },
       'no-durable': { type: 'boolean' },
+      'no-chat-log': { type: 'boolean' },
       'kill-at': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -104,6 +109,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | 'help' {
     micro: values.micro,
     idle: num(values.idle, 'idle'),
     durable: values['no-durable'] ? false : undefined,
+    chatLog: values['no-chat-log'] ? false : undefined,
     killAt: num(values['kill-at'], 'kill-at'),
   });
   if (!parsed.success) throw new Error(z.prettifyError(parsed.error));

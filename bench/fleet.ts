@@ -18,6 +18,11 @@ export const serverSpecSchema = z.object({
   port: z.number().int().nonnegative().default(0),
   /** processing.durable: the durable mailbox (DESIGN.md §2) in the bench database */
   durable: z.boolean().default(true),
+  /**
+   * Ablation, to see what a part costs (never a figure to report as the gateway's): false makes the
+   * bench server's store write no kb_chat_logs rows (PROTOCOL §8.3), everything else unchanged.
+   */
+  chatLog: z.boolean().default(true),
 });
 export type ServerSpec = z.infer<typeof serverSpecSchema>;
 

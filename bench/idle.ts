@@ -62,6 +62,7 @@ export async function runIdle(n: number, json: boolean): Promise<number> {
       mode: 'queued',
       port: 0,
       durable: true,
+      chatLog: true,
       secret: randomBytes(16).toString('hex'),
       salt: randomBytes(8).toString('hex'),
       dir,

@@ -50,6 +50,7 @@ async function runOne(
     mode: args.mode,
     port: 0,
     durable: args.durable,
+    chatLog: args.chatLog,
     secret: keys.secret,
     salt: keys.salt,
     dir,
@@ -127,7 +128,7 @@ function describeRun(r: RunResult, args: BenchArgs): string {
   const l = r.load;
   const lines = [
     r.server === 'gateway'
-      ? `gateway (processing.mode ${args.mode}${r.profile !== undefined ? ', CPU profiler on: slower than without' : ''}):`
+      ? `gateway (processing.mode ${args.mode}${args.durable ? '' : ', durable false'}${args.chatLog ? '' : ', ABLATED: no chat log rows'}${r.profile !== undefined ? ', CPU profiler on: slower than without' : ''}):`
       : 'baseline (bare newline-JSON echo server, no HMAC check / store / actors):',
     `  throughput   ${Math.round(l.throughput)} replies/s (sent ${Math.round(l.sendRate)}/s in the window)`,
     `  latency      p50 ${l.latencyMs.p50} ms, p99 ${l.latencyMs.p99} ms, max ${l.latencyMs.max} ms, mean ${l.latencyMs.mean} ms (n=${l.latencyMs.count})`,
@@ -309,6 +310,7 @@ async function killAtMain(
       dir,
       port: 0,
       durable: a.durable,
+      chatLog: a.chatLog,
     };
     const r = await runKillAt(a, spec);
     const out = {

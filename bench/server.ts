@@ -27,6 +27,11 @@ const spec = serverSpecSchema.parse(JSON.parse(process.env.BENCH_SERVER ?? 'null
 const setupStart = performance.now();
 const store = openSqliteStore(join(spec.dir, 'bench.db'));
 await store.migrate();
+if (!spec.chatLog) {
+  // The --no-chat-log ablation (fleet.ts): the rows are dropped here, so the gateway does all its
+  // other work and only the kb_chat_logs inserts are missing from the figures.
+  store.insertChatLogs = async () => {};
+}
 // What `msgbot-gateway devices approve` and `rooms approve` do, for every bench phone and room.
 for (let client = 0; client < spec.clients; client++) {
   const botName = botNameOf(client, spec.bots);
