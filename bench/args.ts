@@ -25,6 +25,8 @@ export const benchArgsSchema = z.object({
   idle: z.number().int().min(1).max(50_000).optional(),
   /** processing.durable of the gateway child (DESIGN.md §2 durable mailbox) */
   durable: z.boolean().default(true),
+  /** gateway runs, each with a fresh child and database; with more than one, the medians are printed */
+  repeat: z.number().int().min(1).max(20).default(1),
   /** ablation: the gateway child writes no kb_chat_logs rows (fleet.ts ServerSpec.chatLog) */
   chatLog: z.boolean().default(true),
   /** SIGKILL the gateway at this second of the load, restart it on the same data, reconnect */
@@ -43,6 +45,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --warmup S       unmeasured warm-up before it (default 2)
   --drain S        at the end, a reply still missing after S s without any reply is lost (default 5)
   --mode M         gateway processing.mode: queued | direct (default queued)
+  --repeat N       run the gateway N times (fresh child and database each) and print the median,
+                   lowest and highest of every figure: one run here varies by ±25 %
   --no-baseline    skip the bare newline-JSON echo baseline run
   --no-floor       skip the in-process actor floor (bench/floor.ts) measured after the runs
   --no-durable     gateway without the durable mailbox (processing.durable false)
@@ -77,6 +81,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | 'help' {
       seconds: { type: 'string' },
       warmup: { type: 'string' },
       drain: { type: 'string' },
+      repeat: { type: 'string' },
       rate: { type: 'string' },
       mode: { type: 'string' },
       json: { type: 'boolean' },
@@ -100,6 +105,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | 'help' {
     seconds: num(values.seconds, 'seconds'),
     warmup: num(values.warmup, 'warmup'),
     drain: num(values.drain, 'drain'),
+    repeat: num(values.repeat, 'repeat'),
     rate: num(values.rate, 'rate'),
     mode: values.mode,
     json: values.json,

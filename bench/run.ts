@@ -12,6 +12,7 @@ import { describeAudit } from './kill-audit.js';
 import { type LoadResult, runLoad } from './load.js';
 import { printMicro, runMicro } from './micro/run.js';
 import { formatProfile, type ProfileSummary, summarizeProfile } from './profile-top.js';
+import { describeRepeat, median, type RunFigures, summarizeRuns } from './repeat.js';
 import { round2 } from './stats.js';
 
 /**
@@ -205,6 +206,21 @@ function cpuPerReplyUs(r: RunResult): number {
   return replies === 0 ? 0 : ((r.serverCpuPercent / 100) * r.load.measuredSeconds * 1e6) / replies;
 }
 
+/** What `--repeat` compares of one gateway run (repeat.ts). */
+function figuresOf(r: RunResult): RunFigures {
+  const f: RunFigures = {
+    repliesPerSecond: Math.round(r.load.throughput),
+    cpuUsPerReply: Math.round(cpuPerReplyUs(r)),
+    p50Ms: r.load.latencyMs.p50,
+    p99Ms: r.load.latencyMs.p99,
+    maxMs: r.load.latencyMs.max,
+    rssEndMiB: Math.round(r.rssKb.end / 102.4) / 10,
+  };
+  if (r.stats?.loopDelayP99Ms !== undefined) f.loopDelayP99Ms = r.stats.loopDelayP99Ms;
+  if (r.stats?.gcTotalMs !== undefined) f.gcTotalMs = r.stats.gcTotalMs;
+  return f;
+}
+
 function failures(r: RunResult): number {
   return r.load.lost + r.load.duplicated + r.load.unexpected + r.load.wrongRoom;
 }
@@ -258,15 +274,27 @@ async function main(): Promise<number> {
   const loadBefore = load();
   say(`  host: ${os()} ; load average before ${loadBefore}`);
   try {
-    const gateway = await runOne('gateway', a, keys, dir);
-    say(describeRun(gateway, a));
+    const runs: RunResult[] = [];
+    for (let i = 0; i < a.repeat; i++) {
+      // each run on a database of its own, so a later run does not start on a bigger one
+      const runDir = a.repeat === 1 ? dir : join(dir, `run-${i + 1}`);
+      mkdirSync(runDir, { recursive: true });
+      if (a.repeat > 1) say(`run ${i + 1} of ${a.repeat} (load average ${load()}):`);
+      const run = await runOne('gateway', a, keys, runDir);
+      say(describeRun(run, a));
+      runs.push(run);
+    }
+    const gateway = runs[0]!;
+    const repeat = a.repeat > 1 ? summarizeRuns(runs.map(figuresOf)) : undefined;
+    if (repeat !== undefined) say(describeRepeat(repeat));
+    const gatewayPerSecond = median(runs.map((r) => r.load.throughput));
     const baseline = a.baseline ? await runOne('baseline', a, keys, dir) : undefined;
     if (baseline !== undefined) say(describeRun(baseline, a));
-    const ratio = baseline === undefined ? undefined : round2(gateway.load.throughput / baseline.load.throughput);
-    const bad = failures(gateway) + (baseline === undefined ? 0 : failures(baseline));
+    const ratio = baseline === undefined ? undefined : round2(gatewayPerSecond / baseline.load.throughput);
+    const bad = runs.reduce((n, r) => n + failures(r), 0) + (baseline === undefined ? 0 : failures(baseline));
     if (ratio !== undefined) {
       say(
-        `ratio: gateway / baseline throughput = ${ratio} (${Math.round(gateway.load.throughput)} / ` +
+        `ratio: gateway / baseline throughput = ${ratio} (${Math.round(gatewayPerSecond)} / ` +
           `${Math.round(baseline!.load.throughput)}); target ≥ 0.5: ${ratio >= 0.5 ? 'met' : 'NOT met'}`,
       );
       if (a.rate !== undefined) {
@@ -284,7 +312,7 @@ async function main(): Promise<number> {
     say(bad === 0 ? 'result: OK, no reply lost or duplicated' : `result: FAILED, ${bad} bad reply count(s)`);
     if (a.json) {
       process.stdout.write(
-        `${JSON.stringify({ args: a, host: os(), loadBefore, loadAfter, gateway, baseline, ratio, targetMet: ratio === undefined ? null : ratio >= 0.5, floor, ok: bad === 0 })}\n`,
+        `${JSON.stringify({ args: a, host: os(), loadBefore, loadAfter, gateway, runs: a.repeat > 1 ? runs : undefined, repeat, baseline, ratio, targetMet: ratio === undefined ? null : ratio >= 0.5, floor, ok: bad === 0 })}\n`,
       );
     }
     return bad === 0 ? 0 : 1;
