@@ -46,7 +46,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --drain S        at the end, a reply still missing after S s without any reply is lost (default 5)
   --mode M         gateway processing.mode: queued | direct (default queued)
   --repeat N       run the gateway N times (fresh child and database each) and print the median,
-                   lowest and highest of every figure: one run here varies by ±25 %
+                   lowest and highest of every figure: one run here varies by ±25 % (not with
+                   --kill-at, --idle or --micro)
   --no-baseline    skip the bare newline-JSON echo baseline run
   --no-floor       skip the in-process actor floor (bench/floor.ts) measured after the runs
   --no-durable     gateway without the durable mailbox (processing.durable false)
