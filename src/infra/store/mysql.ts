@@ -1,5 +1,6 @@
 import mysql, { type Pool } from 'mysql2/promise';
 import type { Clock } from '../clock.js';
+import { mysqlTarget } from '../mysql-url.js';
 import { type ChatHistoryEntry, type ChatHistoryQuery, chatHistoryMysql } from './chat-history.js';
 import { MysqlDevices } from './devices-mysql.js';
 import { kstDateTime } from './kst.js';
@@ -36,16 +37,8 @@ export interface MysqlStore extends Store {
  * down and migrate() (or the first write) tells the caller.
  */
 export async function openMysqlStore(url: string, opts: MysqlStoreOptions = {}): Promise<MysqlStore> {
-  const parsed = new URL(url);
-  if (parsed.protocol !== 'mysql:') throw new Error(`not a mysql:// URL: ${redact(parsed)}`);
-  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
-  if (!database) throw new Error(`the MySQL URL names no database: ${redact(parsed)} (mysql://user:pass@host:3306/db)`);
   const pool = mysql.createPool({
-    host: decodeURIComponent(parsed.hostname.replace(/^\[|\]$/g, '')) || '127.0.0.1',
-    port: parsed.port ? Number(parsed.port) : 3306,
-    user: decodeURIComponent(parsed.username),
-    password: decodeURIComponent(parsed.password),
-    database,
+    ...mysqlTarget(url),
     // PROTOCOL §8.0: utf8mb4 / utf8mb4_unicode_ci on the connection
     charset: 'UTF8MB4_UNICODE_CI',
     // §8.0: DATETIMEs are naive KST text; we write formatted strings and read strings back
@@ -71,12 +64,6 @@ export async function openMysqlStore(url: string, opts: MysqlStoreOptions = {}):
     });
   });
   return new MysqlStoreImpl(pool, opts.clock ?? { now: Date.now });
-}
-
-function redact(u: URL): string {
-  const copy = new URL(u.href);
-  if (copy.password) copy.password = '***';
-  return copy.href;
 }
 
 /** Assembles the store from its parts: devices-, rooms-, telemetry-, schedules-, processes-mysql.ts. */
