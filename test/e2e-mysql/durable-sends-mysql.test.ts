@@ -10,9 +10,8 @@ import { type MysqlOutbox, openMysqlOutbox } from '../../src/infra/outbox/mysql.
 import { type MysqlStore, openMysqlStore } from '../../src/infra/store/mysql.js';
 import { createScratchDatabase, describeMysql, type ScratchDatabase } from '../store/mysql-scratch.js';
 import { newSchedule } from '../store/schedules.suite.js';
-import { BridgeClient } from '../support/bridge-client.js';
-import { KEYS } from '../support/fake-connection.js';
-import { startTestGateway, until } from '../support/test-gateway.js';
+import type { BridgeClient } from '../support/bridge-client.js';
+import { connectPhone, startTestGateway, until } from '../support/test-gateway.js';
 
 /**
  * DESIGN.md §2 outbound path (durable) and PROTOCOL §7.12 on MariaDB: a schedule run cut short
@@ -71,17 +70,8 @@ async function gateway(url: string, clockStart: number) {
   return { t, outbox, store };
 }
 
-async function phone(t: TG, deviceId = DEVICE) {
-  const c = await BridgeClient.connect({
-    port: t.port,
-    secret: KEYS.secret,
-    salt: KEYS.salt,
-    deviceId,
-    now: () => t.clock?.now() ?? Date.now(),
-  });
-  clients.push(c);
-  await c.next((p) => p.event === 'handshakeComplete');
-  return c;
+function phone(t: TG, deviceId = DEVICE) {
+  return connectPhone(t, clients, deviceId);
 }
 
 const texts = (c: BridgeClient) =>

@@ -9,7 +9,7 @@ import { type Clock, sleep } from '../../src/infra/clock.js';
 import { openSqliteStore } from '../../src/infra/store/sqlite.js';
 import { BridgeClient } from '../support/bridge-client.js';
 import { KEYS } from '../support/fake-connection.js';
-import { startTestGateway, type TestGatewayOptions, until } from '../support/test-gateway.js';
+import { connectPhone, startTestGateway, type TestGatewayOptions, until } from '../support/test-gateway.js';
 
 type TG = Awaited<ReturnType<typeof startTestGateway>>;
 let tg: TG | undefined;
@@ -37,17 +37,8 @@ async function start(opts: TestGatewayOptions & { approveRooms?: string[]; appro
   return t;
 }
 
-async function connect(t: TG, deviceId = DEVICE) {
-  const c = await BridgeClient.connect({
-    port: t.port,
-    secret: KEYS.secret,
-    salt: KEYS.salt,
-    deviceId,
-    now: () => t.clock?.now() ?? Date.now(),
-  });
-  clients.push(c);
-  await c.next((p) => p.event === 'handshakeComplete');
-  return c;
+function connect(t: TG, deviceId = DEVICE) {
+  return connectPhone(t, clients, deviceId);
 }
 
 const replies = (c: BridgeClient) => c.packets.filter((p) => p.event === 'messageResponse').map((p) => p.data.text);

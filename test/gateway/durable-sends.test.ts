@@ -14,9 +14,8 @@ import { openSqliteOutbox, type SqliteOutbox } from '../../src/infra/outbox/sqli
 import { openSqliteStore, type SqliteStore } from '../../src/infra/store/sqlite.js';
 import { metricValue } from '../robustness/support/wire.js';
 import { newSchedule } from '../store/schedules.suite.js';
-import { BridgeClient } from '../support/bridge-client.js';
-import { KEYS } from '../support/fake-connection.js';
-import { startTestGateway, type TestGatewayOptions, until } from '../support/test-gateway.js';
+import type { BridgeClient } from '../support/bridge-client.js';
+import { connectPhone, startTestGateway, type TestGatewayOptions, until } from '../support/test-gateway.js';
 
 /**
  * DESIGN.md §2 outbound path ("waits for the phone while it is away (bounded, durable)"): API and
@@ -86,17 +85,8 @@ async function gateway(w: World, opts: TestGatewayOptions & { clockStart: number
   return { t, outbox };
 }
 
-async function phone(t: TG, deviceId = DEVICE) {
-  const c = await BridgeClient.connect({
-    port: t.port,
-    secret: KEYS.secret,
-    salt: KEYS.salt,
-    deviceId,
-    now: () => t.clock?.now() ?? Date.now(),
-  });
-  clients.push(c);
-  await c.next((p) => p.event === 'handshakeComplete');
-  return c;
+function phone(t: TG, deviceId = DEVICE) {
+  return connectPhone(t, clients, deviceId);
 }
 
 const texts = (c: BridgeClient) =>

@@ -7,10 +7,9 @@ import { defineBot } from '../../src/handlers/api.js';
 import { openSqliteInbox, type SqliteInbox } from '../../src/infra/inbox/sqlite.js';
 import { openSqliteStore } from '../../src/infra/store/sqlite.js';
 import { metricValue } from '../robustness/support/wire.js';
-import { BridgeClient } from '../support/bridge-client.js';
+import type { BridgeClient } from '../support/bridge-client.js';
 import { chat } from '../support/chat-message.js';
-import { KEYS } from '../support/fake-connection.js';
-import { startTestGateway, type TestGatewayOptions, until } from '../support/test-gateway.js';
+import { connectPhone, startTestGateway, type TestGatewayOptions, until } from '../support/test-gateway.js';
 
 /** DESIGN.md §2 durable mailbox, through a real gateway on a simulated clock. */
 
@@ -58,17 +57,8 @@ async function start(opts: TestGatewayOptions) {
   return t;
 }
 
-async function connect(t: TG) {
-  const c = await BridgeClient.connect({
-    port: t.port,
-    secret: KEYS.secret,
-    salt: KEYS.salt,
-    deviceId: DEVICE,
-    now: () => t.clock?.now() ?? Date.now(),
-  });
-  clients.push(c);
-  await c.next((p) => p.event === 'handshakeComplete');
-  return c;
+function connect(t: TG) {
+  return connectPhone(t, clients, DEVICE);
 }
 
 const replies = (c: BridgeClient) => c.packets.filter((p) => p.event === 'messageResponse').map((p) => p.data.text);

@@ -10,6 +10,7 @@ import { LiveInspection } from '../../src/infra/inspect/live.js';
 import { createLoggers } from '../../src/infra/logger.js';
 import { openSqliteStore } from '../../src/infra/store/sqlite.js';
 import type { Store } from '../../src/infra/store/types.js';
+import { BridgeClient } from './bridge-client.js';
 import { KEYS } from './fake-connection.js';
 
 export interface TestGatewayOptions {
@@ -106,4 +107,22 @@ export function until(predicate: () => boolean, timeoutMs = 5_000): Promise<void
     };
     tick();
   });
+}
+
+/** A phone with the test keys, connected to `t` and through its handshake; kept in `clients` for the test's clean-up. */
+export async function connectPhone(
+  t: Awaited<ReturnType<typeof startTestGateway>>,
+  clients: BridgeClient[],
+  deviceId: string,
+): Promise<BridgeClient> {
+  const c = await BridgeClient.connect({
+    port: t.port,
+    secret: KEYS.secret,
+    salt: KEYS.salt,
+    deviceId,
+    now: () => t.clock?.now() ?? Date.now(),
+  });
+  clients.push(c);
+  await c.next((p) => p.event === 'handshakeComplete');
+  return c;
 }
