@@ -5,6 +5,7 @@ import type { Config } from '../infra/config/schema.js';
 import type { Logger } from '../infra/logger.js';
 import type { Metrics } from '../infra/metrics.js';
 import type { HeldWrites } from '../infra/tcp/socket-actor.js';
+import { Repeating } from './repeating.js';
 
 /**
  * The gateway's side of the durable mailbox (DESIGN.md §2): accepted messages are appended to the
@@ -71,7 +72,7 @@ export class DurableMailbox<E> {
   private held: HeldWrites[] = [];
   private scheduled = false;
   private writing: Promise<void> | undefined;
-  private pruneTimer: unknown;
+  private readonly pruning: Repeating;
   private clearSeededTimer: unknown;
   /** keys known from before the restart, for the duplicate-after-restart count */
   private seeded = new Set<string>();
@@ -81,9 +82,15 @@ export class DurableMailbox<E> {
   private readonly unsaved = new Set<string>();
   /** replayed messages: replies written before the restart and not met again yet */
   private readonly toSkip = new Map<string, number>();
-  private closed = false;
 
-  constructor(private readonly o: DurableMailboxOptions<E>) {}
+  constructor(private readonly o: DurableMailboxOptions<E>) {
+    // often enough that one prune has little to delete
+    this.pruning = new Repeating(o.clock, Math.min(10_000, Math.max(1_000, o.dedupWindowMs)), () =>
+      o.inbox
+        .prune(o.clock.now() - o.dedupWindowMs)
+        .catch((error: unknown) => o.log.warn({ err: error }, 'durable mailbox prune failed')),
+    );
+  }
 
   /** A message accepted for processing: stored before its ENQUEUE is forwarded. */
   append(message: ChatMessage): void {
@@ -188,19 +195,7 @@ export class DurableMailbox<E> {
 
   /** Prunes finished rows older than the de-duplication window. */
   startPruning(): void {
-    // often enough that one prune has little to delete
-    const every = Math.min(10_000, Math.max(1_000, this.o.dedupWindowMs));
-    const tick = () => {
-      this.pruneTimer = this.o.clock.setTimeout(() => {
-        void this.o.inbox
-          .prune(this.o.clock.now() - this.o.dedupWindowMs)
-          .catch((error: unknown) => this.o.log.warn({ err: error }, 'durable mailbox prune failed'))
-          .finally(() => {
-            if (!this.closed) tick();
-          });
-      }, every);
-    };
-    tick();
+    this.pruning.start();
   }
 
   /** Writes and forwards everything pending (graceful stop). */
@@ -212,8 +207,7 @@ export class DurableMailbox<E> {
   }
 
   async stop(): Promise<void> {
-    this.closed = true;
-    this.o.clock.clearTimeout(this.pruneTimer);
+    this.pruning.stop();
     this.o.clock.clearTimeout(this.clearSeededTimer);
     await this.drain();
   }

@@ -230,7 +230,6 @@ export class Gateway {
       saturation: new RoomSaturationWatch(log.dispatch),
       processing: p,
       workers: () => this.dispatcher.getSnapshot().context.workers.values(),
-      stopping,
     });
     this.listeners = new PhoneListeners({
       host: config.host,

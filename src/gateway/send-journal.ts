@@ -6,6 +6,7 @@ import type { Clock } from '../infra/clock.js';
 import type { Config } from '../infra/config/schema.js';
 import type { Logger } from '../infra/logger.js';
 import type { Metrics } from '../infra/metrics.js';
+import { Repeating } from './repeating.js';
 import type { SendRecord } from './send-outcomes.js';
 
 /**
@@ -54,13 +55,18 @@ export function defaultOwner(dataDir: string): string {
 }
 
 export class SendJournal {
-  private pruneTimer: unknown;
-  private closed = false;
+  private readonly pruning: Repeating;
 
   /** the last asynchronous (MySQL) write while it is in flight; writes run in call order */
   private lastWrite: Promise<void> | undefined;
 
-  constructor(private readonly o: SendJournalOptions) {}
+  constructor(private readonly o: SendJournalOptions) {
+    this.pruning = new Repeating(o.clock, Math.min(3_600_000, o.keepMs), () =>
+      o.outbox
+        .prune(o.clock.now() - o.keepMs)
+        .catch((error: unknown) => o.log.warn({ err: error }, 'send record prune failed')),
+    );
+  }
 
   /**
    * The writes started so far, while any is in flight (undefined when all have settled, always on
@@ -124,7 +130,7 @@ export class SendJournal {
     replayed: ReadonlySet<string> = new Set(),
   ): Promise<{ resubmitted: number; expired: number; replayed: number }> {
     const counts = { resubmitted: 0, expired: 0, replayed: 0 };
-    this.startPruning();
+    this.pruning.start();
     let queued: OutboxRecord[];
     try {
       queued = await this.o.outbox.queued();
@@ -206,23 +212,7 @@ export class SendJournal {
   }
 
   stop(): void {
-    this.closed = true;
-    this.o.clock.clearTimeout(this.pruneTimer);
-  }
-
-  private startPruning(): void {
-    const every = Math.min(3_600_000, this.o.keepMs);
-    const tick = () => {
-      this.pruneTimer = this.o.clock.setTimeout(() => {
-        void this.o.outbox
-          .prune(this.o.clock.now() - this.o.keepMs)
-          .catch((error: unknown) => this.o.log.warn({ err: error }, 'send record prune failed'))
-          .finally(() => {
-            if (!this.closed) tick();
-          });
-      }, every);
-    };
-    tick();
+    this.pruning.stop();
   }
 
   private write(op: () => void | Promise<void>, id: string): Promise<void> {

@@ -6,6 +6,7 @@ import type { Logger } from '../infra/logger.js';
 import type { Metrics } from '../infra/metrics.js';
 import type { DeviceDirectory } from './devices.js';
 import type { LiveRegistry } from './live-info.js';
+import { Repeating } from './repeating.js';
 import type { RoomSaturationWatch } from './room-saturation.js';
 import type { RoomDirectory } from './rooms.js';
 
@@ -27,7 +28,6 @@ export interface StandingRefreshDeps {
   saturation: Pick<RoomSaturationWatch, 'check'>;
   processing: Pick<Config['processing'], 'perRoom' | 'stuckAfterMs'>;
   workers(): Iterable<WorkerSlot>;
-  stopping(): boolean;
 }
 
 /**
@@ -35,30 +35,27 @@ export interface StandingRefreshDeps {
  * timers.standingRefreshMs of a CLI or back-office change) and on `# reload bots-config`.
  */
 export class StandingRefresh {
-  private timer: unknown;
+  private readonly repeating: Repeating;
 
-  constructor(private readonly deps: StandingRefreshDeps) {}
+  constructor(private readonly deps: StandingRefreshDeps) {
+    this.repeating = new Repeating(deps.clock, deps.everyMs, () => {
+      deps.saturation.check({
+        now: deps.clock.now(),
+        perRoom: deps.processing.perRoom,
+        stuckAfterMs: deps.processing.stuckAfterMs,
+        workers: deps.workers(),
+      });
+      return this.reload();
+    });
+  }
 
   /** Standing of live connections is re-read on the clock (within timers.standingRefreshMs). */
   schedule(): void {
-    const d = this.deps;
-    this.timer = d.clock.setTimeout(() => {
-      d.saturation.check({
-        now: d.clock.now(),
-        perRoom: d.processing.perRoom,
-        stuckAfterMs: d.processing.stuckAfterMs,
-        workers: d.workers(),
-      });
-      void this.reload()
-        .catch(() => {})
-        .finally(() => {
-          if (!d.stopping()) this.schedule();
-        });
-    }, d.everyMs);
+    this.repeating.start();
   }
 
   stop(): void {
-    this.deps.clock.clearTimeout(this.timer);
+    this.repeating.stop();
   }
 
   /**
