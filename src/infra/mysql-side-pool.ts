@@ -1,4 +1,4 @@
-import mysql, { type Pool } from 'mysql2/promise';
+import mysql, { type Pool, type ResultSetHeader } from 'mysql2/promise';
 import { mysqlTarget } from './mysql-url.js';
 
 /**
@@ -18,4 +18,20 @@ export function openSidePool(url: string, connectTimeoutMs = 10_000): Pool {
     queueLimit: 0,
     enableKeepAlive: true,
   });
+}
+
+/** Rows one DELETE of `deleteInChunks` removes at most. */
+export const DELETE_CHUNK = 2_000;
+
+/**
+ * Runs `deleteSql` (a DELETE ending in `LIMIT ${DELETE_CHUNK}`) until it removes fewer rows than
+ * that, and returns how many it removed: one long DELETE would hold its locks against the inserts.
+ */
+export async function deleteInChunks(pool: Pool, deleteSql: string, params: (string | number)[]): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const [result] = await pool.query<ResultSetHeader>(deleteSql, params);
+    total += result.affectedRows;
+    if (result.affectedRows < DELETE_CHUNK) return total;
+  }
 }

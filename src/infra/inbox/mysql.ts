@@ -1,7 +1,7 @@
-import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { Inbox, InboxKey, InboxStatus, UnfinishedMessage } from '../../actors/inbox.js';
 import type { ChatMessage } from '../../actors/job.js';
-import { openSidePool } from '../mysql-side-pool.js';
+import { DELETE_CHUNK, deleteInChunks, openSidePool } from '../mysql-side-pool.js';
 import { decodeMessage, encodeMessage, type InboxOp } from './codec.js';
 
 /**
@@ -152,17 +152,12 @@ export class MysqlInbox implements Inbox {
     }));
   }
 
-  async prune(before: number): Promise<number> {
-    let total = 0;
-    for (;;) {
-      // in chunks: one long DELETE would hold its locks against the appends
-      const [result] = await this.pool.query<ResultSetHeader>(
-        "DELETE FROM msgbot_inbox WHERE status <> 'pending' AND finished_at < ? ORDER BY seq LIMIT 2000",
-        [before],
-      );
-      total += result.affectedRows;
-      if (result.affectedRows < 2_000) return total;
-    }
+  prune(before: number): Promise<number> {
+    return deleteInChunks(
+      this.pool,
+      `DELETE FROM msgbot_inbox WHERE status <> 'pending' AND finished_at < ? ORDER BY seq LIMIT ${DELETE_CHUNK}`,
+      [before],
+    );
   }
 
   async migrate(): Promise<void> {

@@ -1,6 +1,6 @@
-import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { Outbox, OutboxEntry, OutboxOutcome, OutboxRecord } from '../../actors/outbox.js';
-import { openSidePool } from '../mysql-side-pool.js';
+import { DELETE_CHUNK, deleteInChunks, openSidePool } from '../mysql-side-pool.js';
 import {
   decodeRow,
   deliveredOfSql,
@@ -100,17 +100,11 @@ export class MysqlOutbox implements Outbox {
     return out;
   }
 
-  async prune(before: number): Promise<number> {
-    let total = 0;
-    for (;;) {
-      // in chunks: one long DELETE would hold its locks against the inserts
-      const [result] = await this.pool.query<ResultSetHeader>(
-        `DELETE FROM msgbot_outbox WHERE ${PRUNABLE} ORDER BY seq LIMIT 2000`,
-        [before, before],
-      );
-      total += result.affectedRows;
-      if (result.affectedRows < 2_000) return total;
-    }
+  prune(before: number): Promise<number> {
+    return deleteInChunks(this.pool, `DELETE FROM msgbot_outbox WHERE ${PRUNABLE} ORDER BY seq LIMIT ${DELETE_CHUNK}`, [
+      before,
+      before,
+    ]);
   }
 
   async migrate(): Promise<void> {
